@@ -1,0 +1,93 @@
+"""lle-core: the core of the `lle` low-light image enhancement toolkit.
+
+Quick start::
+
+    import lle_core
+    lle_core.list_components("model")            # what is installed
+    model = lle_core.create("model", "auxnet.model")
+    out = lle_core.enhance(model, "photo.jpg")   # (1, 3, H, W) in [0, 1]
+
+Importing this package is cheap: torch-heavy parts load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from lle_core.errors import (
+    AmbiguousNameError,
+    CheckpointError,
+    ComponentNotFoundError,
+    ConfigError,
+    DatasetError,
+    DuplicateComponentError,
+    ImageReadError,
+    LLEError,
+    PluginLoadError,
+    ShapeError,
+    WeightsError,
+)
+from lle_core.registry import KINDS, Capabilities, Entry, Params, registries
+from lle_core.spec import (
+    ComponentSpec,
+    SpecOf,
+    build_component,
+    create,
+    list_components,
+    load_config_file,
+    parse_spec,
+)
+
+__version__ = "0.1.0"
+
+# name -> "module:attribute", imported on first access (keeps `import lle_core` light).
+_LAZY: dict[str, str] = {
+    "Enhancer": "lle_core.interfaces:Enhancer",
+    "Backbone": "lle_core.interfaces:Backbone",
+    "FusionOp": "lle_core.interfaces:FusionOp",
+    "LossTerm": "lle_core.interfaces:LossTerm",
+    "LossParams": "lle_core.interfaces:LossParams",
+    "LLEDataset": "lle_core.interfaces:LLEDataset",
+    "TrainingScheme": "lle_core.interfaces:TrainingScheme",
+    "StepResult": "lle_core.interfaces:StepResult",
+    "Metric": "lle_core.interfaces:Metric",
+}
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'lle_core' has no attribute {name!r}")
+    module_name, _, attr = target.partition(":")
+    value = getattr(importlib.import_module(module_name), attr)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "KINDS",
+    "AmbiguousNameError",
+    "Capabilities",
+    "CheckpointError",
+    "ComponentNotFoundError",
+    "ComponentSpec",
+    "ConfigError",
+    "DatasetError",
+    "DuplicateComponentError",
+    "Entry",
+    "ImageReadError",
+    "Params",
+    "LLEError",
+    "PluginLoadError",
+    "ShapeError",
+    "SpecOf",
+    "WeightsError",
+    "build_component",
+    "create",
+    "list_components",
+    "load_config_file",
+    "parse_spec",
+    "registries",
+    *_LAZY,
+]

@@ -1,0 +1,24 @@
+"""Core's own components, registered through the same plugin hook as every plugin.
+
+Each listed module exposes ``register_components(register)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from lle_core.hookspecs import RegisterFn, hookimpl
+
+LLE_PLUGIN_API = 1
+
+#: Modules of lle_core that contribute components.
+COMPONENT_MODULES: tuple[str, ...] = (
+    "lle_core.fusion_ops",
+)
+
+
+@hookimpl
+def lle_register(register: RegisterFn) -> None:
+    """Register every core component (names under ``core.``)."""
+    for module_name in COMPONENT_MODULES:
+        importlib.import_module(module_name).register_components(register)

@@ -1,0 +1,1 @@
+"""The ``lle`` command line."""

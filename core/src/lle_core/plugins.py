@@ -1,0 +1,360 @@
+"""Plugin discovery and loading (entry-point group ``lle.plugins``, hooks from pluggy).
+
+Loading is lazy (first registry lookup) and idempotent. Each plugin loads in isolation: a
+failure (import error, wrong API version, exception or duplicate inside its hook) is recorded
+in :func:`plugin_records` with its traceback, its partial registrations are rolled back, and
+every other plugin keeps working.
+
+Environment variables:
+    ``LLE_DISABLE_PLUGIN_AUTOLOAD=1``: load no entry-point plugin except core's built-ins.
+    ``LLE_PLUGINS=neid,dln``: allow-list of plugin ids to load (core is always loaded).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from types import ModuleType
+from typing import Any, Literal
+
+import pluggy
+from pydantic import BaseModel
+
+from lle_core import hookspecs
+from lle_core.errors import PluginLoadError
+from lle_core.registry import KINDS, Capabilities, EmptyParams, Entry, registries
+
+GROUP = "lle.plugins"
+DISABLE_ENV = "LLE_DISABLE_PLUGIN_AUTOLOAD"
+ALLOW_ENV = "LLE_PLUGINS"
+CORE_ID = "core"
+
+
+@dataclass
+class PluginRecord:
+    """What happened when a plugin was loaded (shown by ``lle plugins``)."""
+
+    id: str
+    module: str
+    distribution: str
+    version: str
+    status: Literal["loaded", "failed", "disabled"]
+    components: list[str] = field(default_factory=list)
+    error: str | None = None
+    traceback: str | None = None
+
+    @property
+    def summary(self) -> str:
+        """One-line description of the error (empty when loaded)."""
+        return self.error or ""
+
+
+_lock = threading.RLock()
+_state: dict[str, Any] = {"loaded": False, "loading": False}
+_records: dict[str, PluginRecord] = {}
+_manager: pluggy.PluginManager | None = None
+
+
+def _new_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+def _autoload_disabled() -> bool:
+    return os.environ.get(DISABLE_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _allow_list() -> set[str] | None:
+    raw = os.environ.get(ALLOW_ENV)
+    if raw is None or not raw.strip():
+        return None
+    return {p.strip() for p in raw.split(",") if p.strip()} | {CORE_ID}
+
+
+def _is_enabled(plugin_id: str) -> bool:
+    if plugin_id == CORE_ID:
+        return True
+    if _autoload_disabled():
+        return False
+    allow = _allow_list()
+    return allow is None or plugin_id in allow
+
+
+def ensure_loaded() -> None:
+    """Load all plugins once (cheap no-op afterwards; safe to call re-entrantly)."""
+    if _state["loaded"] or _state["loading"]:
+        return
+    with _lock:
+        if _state["loaded"] or _state["loading"]:
+            return
+        _state["loading"] = True
+        try:
+            _load_all()
+        finally:
+            _state["loading"] = False
+            _state["loaded"] = True
+
+
+def _entry_points() -> list[metadata.EntryPoint]:
+    eps = list(metadata.entry_points(group=GROUP))
+    seen: set[str] = set()
+    unique = []
+    for ep in eps:  # an editable + regular install can list one plugin twice
+        if ep.name not in seen:
+            seen.add(ep.name)
+            unique.append(ep)
+    return sorted(unique, key=lambda ep: (ep.name != CORE_ID, ep.name))
+
+
+def _load_all() -> None:
+    global _manager
+    _manager = _new_manager()
+    eps = _entry_points()
+    if not any(ep.name == CORE_ID for ep in eps):  # running from a source tree
+        _load_one(CORE_ID, "lle_core.builtins", "lle-core", _core_version(), None)
+    for ep in eps:
+        dist = ep.dist.name if ep.dist is not None else "unknown"
+        version = ep.dist.version if ep.dist is not None else "0"
+        if not _is_enabled(ep.name):
+            _records[ep.name] = PluginRecord(ep.name, ep.value, dist, version, "disabled")
+            continue
+        _load_one(ep.name, ep.value, dist, version, ep)
+
+
+def _core_version() -> str:
+    try:
+        return metadata.version("lle-core")
+    except metadata.PackageNotFoundError:
+        return "0"
+
+
+def _load_one(
+    plugin_id: str,
+    module_path: str,
+    distribution: str,
+    version: str,
+    ep: metadata.EntryPoint | None,
+) -> None:
+    try:
+        module = ep.load() if ep is not None else importlib.import_module(module_path)
+    except BaseException as exc:  # noqa: BLE001 - a broken plugin must not break the others
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        _records[plugin_id] = PluginRecord(
+            plugin_id,
+            module_path,
+            distribution,
+            version,
+            "failed",
+            error=f"import of {module_path!r} failed: {type(exc).__name__}: {exc}",
+            traceback=traceback.format_exc(),
+        )
+        return
+    register_plugin(module, plugin_id=plugin_id, distribution=distribution, version=version)
+
+
+def register_plugin(
+    plugin: ModuleType | object,
+    *,
+    plugin_id: str,
+    distribution: str | None = None,
+    version: str = "0",
+) -> PluginRecord:
+    """Register an in-process plugin object or module (tests, notebooks, private plugins).
+
+    The object must carry ``LLE_PLUGIN_API`` and implement :func:`hookspecs.lle_register`.
+    Failures are recorded like those of entry-point plugins (a second plugin with the same
+    id raises :class:`PluginLoadError` instead, leaving the first one untouched).
+
+    Args:
+        plugin: Module or object with hook implementations.
+        plugin_id: Prefix of its component names.
+        distribution: Distribution name shown in listings (default ``lle-<id>``).
+        version: Version shown in listings.
+
+    Returns:
+        The :class:`PluginRecord` describing the outcome.
+    """
+    ensure_loaded()
+    with _lock:
+        if _manager is not None and _manager.has_plugin(plugin_id):
+            raise PluginLoadError(
+                f"a plugin with id {plugin_id!r} is already registered "
+                f"({_records[plugin_id].module}); unregister it first"
+            )
+        record = PluginRecord(
+            plugin_id,
+            getattr(plugin, "__name__", type(plugin).__name__),
+            distribution or f"lle-{plugin_id}",
+            version,
+            "loaded",
+        )
+        _records[plugin_id] = record
+        try:
+            api = getattr(plugin, "LLE_PLUGIN_API", None)
+            if api != hookspecs.PLUGIN_API_VERSION:
+                raise PluginLoadError(
+                    f"plugin {plugin_id!r} targets plugin API {api!r}, core provides "
+                    f"{hookspecs.PLUGIN_API_VERSION} (set LLE_PLUGIN_API = "
+                    f"{hookspecs.PLUGIN_API_VERSION} in {record.module})"
+                )
+            assert _manager is not None
+            _manager.register(plugin, name=plugin_id)
+            impls = [
+                i for i in _manager.hook.lle_register.get_hookimpls() if i.plugin_name == plugin_id
+            ]
+            if not impls:
+                raise PluginLoadError(f"plugin {plugin_id!r} implements no lle_register hook")
+            pending: list[Entry] = []
+            callback = _make_register(plugin_id, record, pending)
+            for impl in impls:
+                impl.function(register=callback)
+            _commit(pending, record)
+        except BaseException as exc:  # noqa: BLE001
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
+            if _manager is not None and _manager.has_plugin(plugin_id):
+                _manager.unregister(name=plugin_id)
+            record.status = "failed"
+            record.components = []
+            record.error = f"{type(exc).__name__}: {exc}"
+            record.traceback = traceback.format_exc()
+        return record
+
+
+def _commit(pending: list[Entry], record: PluginRecord) -> None:
+    """Add a plugin's entries all together, or none of them."""
+    regs = registries()
+    added: list[Entry] = []
+    try:
+        for entry in pending:
+            regs.add(entry)
+            added.append(entry)
+    except BaseException:
+        for entry in added:
+            regs[entry.kind].remove(entry.name)
+        raise
+    record.components = [f"{e.kind}:{e.name}" for e in pending]
+
+
+def _lazy(obj: Any) -> Any:
+    if isinstance(obj, str) and ":" in obj:
+        module_name, _, attr = obj.partition(":")
+        target: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            target = getattr(target, part)
+        return target
+    return obj
+
+
+def _make_register(
+    plugin_id: str, record: PluginRecord, pending: list[Entry]
+) -> Callable[..., None]:
+    def register(
+        kind: str,
+        name: str,
+        factory: Any,
+        *,
+        params: Any = None,
+        summary: str = "",
+        paper: str | None = None,
+        capabilities: Any = None,
+    ) -> None:
+        if kind not in KINDS:
+            raise PluginLoadError(
+                f"plugin {plugin_id!r} registers {name!r} under unknown kind {kind!r}; "
+                f"kinds are: {', '.join(KINDS)}"
+            )
+        if "." in name:
+            prefix, _, short = name.partition(".")
+            if prefix != plugin_id:
+                raise PluginLoadError(
+                    f"plugin {plugin_id!r} may only register names under '{plugin_id}.', "
+                    f"not {name!r}"
+                )
+            name = short
+        params_cls = _lazy(params) if params is not None else EmptyParams
+        if not (isinstance(params_cls, type) and issubclass(params_cls, BaseModel)):
+            raise PluginLoadError(f"params of {plugin_id}.{name} must be a pydantic model class")
+        if capabilities is None:
+            default = getattr(factory, "default_capabilities", None)
+            caps = default if isinstance(default, Capabilities) else Capabilities()
+        elif isinstance(capabilities, Capabilities):
+            caps = capabilities
+        else:
+            caps = Capabilities(**dict(capabilities))
+        pending.append(
+            Entry(
+                kind=kind,
+                name=f"{plugin_id}.{name}",
+                factory=factory,
+                params=params_cls,
+                summary=summary,
+                paper=paper,
+                capabilities=caps,
+                plugin=plugin_id,
+                distribution=record.distribution,
+                version=record.version,
+            )
+        )
+
+    return register
+
+
+def plugin_records() -> list[PluginRecord]:
+    """Records of every plugin seen (loaded, failed or disabled), core first."""
+    ensure_loaded()
+    return sorted(_records.values(), key=lambda r: (r.id != CORE_ID, r.id))
+
+
+def loaded_plugin_ids() -> set[str]:
+    """Ids of plugins that loaded successfully."""
+    ensure_loaded()
+    return {r.id for r in _records.values() if r.status == "loaded"}
+
+
+def load_errors() -> dict[str, PluginRecord]:
+    """Plugins that failed to load, by id."""
+    ensure_loaded()
+    return {r.id: r for r in _records.values() if r.status == "failed"}
+
+
+def disabled_plugin_ids() -> set[str]:
+    """Installed plugins skipped because of the environment variables."""
+    ensure_loaded()
+    return {r.id for r in _records.values() if r.status == "disabled"}
+
+
+def unregister_plugin(plugin_id: str) -> None:
+    """Remove a plugin and all its components (used by tests and notebooks)."""
+    with _lock:
+        record = _records.pop(plugin_id, None)
+        if record is not None:
+            for item in record.components:
+                kind, _, name = item.partition(":")
+                registries()[kind].remove(name)
+        if _manager is not None and _manager.has_plugin(plugin_id):
+            _manager.unregister(name=plugin_id)
+
+
+def reload_plugins() -> None:
+    """Forget every registration and load the plugins again (honours the env variables)."""
+    with _lock:
+        for r in list(_records):
+            unregister_plugin(r)
+        regs = registries()
+        for kind in regs:
+            regs[kind]._entries.clear()
+        _state["loaded"] = False
+    ensure_loaded()
+
+
+def iter_plugin_ids() -> Iterable[str]:
+    """Ids of all plugins seen, core first."""
+    return (r.id for r in plugin_records())

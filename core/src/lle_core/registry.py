@@ -1,0 +1,338 @@
+"""Component registries: one small registry per component kind.
+
+An entry is a record (:class:`Entry`), not a bare class: canonical plugin-qualified name
+(``neid.channel_ff``), the owning distribution and its version, the pydantic parameter model
+that validates a spec before anything is built, a one-line summary, the paper reference and
+the :class:`Capabilities` that matter for low-light enhancement.
+
+Registries are plain objects. :meth:`Registry.temporary` gives a context in which entries can
+be added and are removed again afterwards, so tests never leak state.
+
+Example:
+    >>> from lle_core.registry import registries
+    >>> reg = registries()["fusion"]
+    >>> with reg.temporary():
+    ...     _ = reg.add(Entry(kind="fusion", name="demo.sum", factory=lambda channels: None,
+    ...                       params=EmptyParams, summary="a + b"))
+    ...     reg.resolve("sum")
+    'demo.sum'
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import importlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lle_core.errors import AmbiguousNameError, ComponentNotFoundError, DuplicateComponentError
+
+#: The component kinds, each with its own registry.
+KINDS: tuple[str, ...] = (
+    "backbone",  # multi-scale feature extractors (lle_core.interfaces.Backbone)
+    "block",  # reusable network parts (nn.Module factories) that are not a whole model
+    "fusion",  # two-input fusion ops (lle_core.interfaces.FusionOp)
+    "loss",  # loss terms and composite losses (lle_core.interfaces.LossTerm)
+    "dataset",  # datasets yielding dicts with "low", optional "high", "name"
+    "trainer",  # training schemes (lle_core.interfaces.TrainingScheme)
+    "model",  # enhancers a user runs: low (B,3,H,W) in [0,1] -> enhanced in [0,1]
+    "metric",  # image quality metrics
+)
+
+#: Plugin id -> distribution that provides it; used for "pip install ..." hints.
+KNOWN_PLUGINS: dict[str, str] = {
+    "core": "lle-core",
+    "hf2": "lle-hf2",
+    "neid": "lle-neid",
+    "frlie": "lle-frlie",
+    "auxnet": "lle-auxnet",
+    "dln": "lle-dln",
+}
+
+
+class Capabilities(BaseModel):
+    """What a component can and cannot do; read by the engine, the CLI and the conformance kit.
+
+    Attributes:
+        multiple_of: Spatial sizes must be a multiple of this (the engine reflect-pads and
+            crops back automatically).
+        min_size: Smallest spatial side (after padding) the component accepts.
+        scale: Output size / input size of a model (NEID's field-to-command mode is 2).
+        tiling: ``"tile"`` when the component is local enough for overlapping tiles to give
+            the same result away from seams; ``"whole"`` when it needs the whole image
+            (global statistics, e.g. histogram equalisation).
+        receptive_field: Pixels of context a tile needs on each side for seamless tiling.
+        dtypes: Floating dtypes the component supports (``"float32"``, ``"bfloat16"``, ...).
+        needs_ground_truth: Training needs paired ``high`` images.
+        needs_weights: A model is only meaningful with trained weights (``False`` for
+            parameter-free baselines).
+        min_channels: Fusion ops: smallest channel count they can be built for.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    multiple_of: int = Field(1, ge=1)
+    min_size: int = Field(1, ge=1)
+    scale: int = Field(1, ge=1)
+    tiling: Literal["tile", "whole"] = "tile"
+    receptive_field: int = Field(32, ge=0)
+    dtypes: tuple[str, ...] = ("float32",)
+    needs_ground_truth: bool = True
+    needs_weights: bool = True
+    min_channels: int = Field(1, ge=1)
+
+
+class Params(BaseModel):
+    """Base class of parameter models: unknown keys are rejected and defaults validated.
+
+    Subclass it for a component's parameters; nested specs are declared with
+    :func:`lle_core.spec.SpecOf`.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class EmptyParams(Params):
+    """Parameter model of components that take no parameters."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered component.
+
+    Attributes:
+        kind: Registry kind (one of :data:`KINDS`).
+        name: Canonical name ``<plugin>.<component>``.
+        factory: Callable building the component from validated keyword parameters (plus
+            runtime keyword arguments such as ``model=`` for trainers), or a lazy
+            ``"module:attribute"`` import path resolved on first build.
+        params: Pydantic model validating the parameters (``extra="forbid"``).
+        summary: One line saying what the component is.
+        paper: Paper reference (``"Tang et al., HF2, Eq. 3"``) or ``None``.
+        capabilities: See :class:`Capabilities`.
+        plugin: Id of the plugin that registered it.
+        distribution: Distribution that ships it.
+        version: Version of that distribution.
+    """
+
+    kind: str
+    name: str
+    factory: Callable[..., Any] | str
+    params: type[BaseModel] = EmptyParams
+    summary: str = ""
+    paper: str | None = None
+    capabilities: Capabilities = field(default_factory=Capabilities)
+    plugin: str = "unknown"
+    distribution: str = "unknown"
+    version: str = "0"
+
+    @property
+    def short_name(self) -> str:
+        """The name without its plugin prefix."""
+        return self.name.split(".", 1)[-1]
+
+    def resolve_factory(self) -> Callable[..., Any]:
+        """Return the factory, importing it first when it was registered lazily."""
+        if callable(self.factory):
+            return self.factory
+        module_name, _, attr = self.factory.partition(":")
+        module = importlib.import_module(module_name)
+        obj: Callable[..., Any] = module
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+        return obj
+
+    def origin(self) -> str:
+        """Human-readable origin: ``lle-neid 0.1.0 (plugin neid)``."""
+        return f"{self.distribution} {self.version} (plugin {self.plugin})"
+
+
+class Registry:
+    """Entries of one kind, addressed by canonical or (when unique) short name."""
+
+    def __init__(self, kind: str, ensure_loaded: Callable[[], None] | None = None) -> None:
+        """Create an empty registry.
+
+        Args:
+            kind: The component kind it holds.
+            ensure_loaded: Called before every lookup; loads plugins lazily.
+        """
+        self.kind = kind
+        self._entries: dict[str, Entry] = {}
+        self._ensure_loaded = ensure_loaded or (lambda: None)
+
+    # -- mutation -------------------------------------------------------------------------
+    def add(self, entry: Entry) -> Entry:
+        """Add an entry.
+
+        Raises:
+            DuplicateComponentError: The canonical name is taken; names both origins.
+            ValueError: The name is not plugin-qualified or the kind does not match.
+        """
+        if entry.kind != self.kind:
+            raise ValueError(f"entry {entry.name!r} is of kind {entry.kind!r}, not {self.kind!r}")
+        if "." not in entry.name or entry.name.startswith(".") or entry.name.endswith("."):
+            raise ValueError(
+                f"{self.kind} name {entry.name!r} must be plugin-qualified, e.g. 'myplugin.thing'"
+            )
+        existing = self._entries.get(entry.name)
+        if existing is not None:
+            raise DuplicateComponentError(
+                f"{self.kind} {entry.name!r} is registered twice: by {existing.origin()} "
+                f"and by {entry.origin()}"
+            )
+        self._entries[entry.name] = entry
+        return entry
+
+    def remove(self, name: str) -> None:
+        """Remove an entry by canonical name (no error if absent)."""
+        self._entries.pop(name, None)
+
+    @contextmanager
+    def temporary(self) -> Iterator[Registry]:
+        """Context in which added or removed entries are restored on exit."""
+        self._ensure_loaded()
+        saved = dict(self._entries)
+        try:
+            yield self
+        finally:
+            self._entries = saved
+
+    # -- lookup ---------------------------------------------------------------------------
+    def names(self) -> list[str]:
+        """Sorted canonical names."""
+        self._ensure_loaded()
+        return sorted(self._entries)
+
+    def entries(self) -> list[Entry]:
+        """Entries sorted by canonical name."""
+        self._ensure_loaded()
+        return [self._entries[n] for n in sorted(self._entries)]
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        try:
+            self.resolve(name)
+        except ComponentNotFoundError:
+            return False
+        return True
+
+    def __len__(self) -> int:
+        self._ensure_loaded()
+        return len(self._entries)
+
+    def resolve(self, name: str) -> str:
+        """Map a canonical or unique short name to the canonical name.
+
+        Raises:
+            AmbiguousNameError: A short name matches several entries.
+            ComponentNotFoundError: Nothing matches; with suggestions and install hint.
+        """
+        self._ensure_loaded()
+        if name in self._entries:
+            return name
+        if "." not in name:
+            matches = sorted(n for n, e in self._entries.items() if e.short_name == name)
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                raise AmbiguousNameError(self.kind, name, matches)
+        raise self._not_found(name)
+
+    def get(self, name: str) -> Entry:
+        """Return the entry for a canonical or unique short name (see :meth:`resolve`)."""
+        return self._entries[self.resolve(name)]
+
+    def list(self, pattern: str | None = None) -> list[Entry]:
+        """Entries whose canonical name matches a shell-style wildcard (``"neid.*"``)."""
+        entries = self.entries()
+        if not pattern:
+            return entries
+        pat = pattern if any(c in pattern for c in "*?[") else f"*{pattern}*"
+        return [e for e in entries if fnmatch.fnmatchcase(e.name, pat)]
+
+    def _not_found(self, name: str) -> ComponentNotFoundError:
+        from lle_core import plugins  # local: plugins imports this module
+
+        candidates = list(self._entries) + [e.short_name for e in self._entries.values()]
+        close = difflib.get_close_matches(name, candidates, n=5, cutoff=0.6)
+        suggestions: list[str] = []
+        for c in close:
+            full = c if c in self._entries else self.resolve_quiet(c)
+            for f in full:
+                if f not in suggestions:
+                    suggestions.append(f)
+        prefix = name.split(".", 1)[0] if "." in name else None
+        install_hint = None
+        detail = None
+        if prefix is not None and prefix not in plugins.loaded_plugin_ids():
+            failure = plugins.load_errors().get(prefix)
+            if failure is not None:
+                detail = f"Plugin {prefix!r} is installed but failed to load: {failure.summary}"
+            elif prefix in plugins.disabled_plugin_ids():
+                detail = (
+                    f"Plugin {prefix!r} is installed but disabled by "
+                    f"{plugins.ALLOW_ENV}/{plugins.DISABLE_ENV}."
+                )
+            else:
+                install_hint = KNOWN_PLUGINS.get(prefix, f"lle-{prefix}")
+        return ComponentNotFoundError(self.kind, name, suggestions, install_hint, detail)
+
+    def resolve_quiet(self, short: str) -> list[str]:
+        """Canonical names whose short name is ``short`` (no errors, no loading)."""
+        return sorted(n for n, e in self._entries.items() if e.short_name == short)
+
+
+class Registries:
+    """The set of per-kind registries; plugin loading fills it lazily on first access."""
+
+    def __init__(self, ensure_loaded: Callable[[], None] | None = None) -> None:
+        """Create one empty :class:`Registry` per kind in :data:`KINDS`."""
+        self._by_kind = {k: Registry(k, ensure_loaded) for k in KINDS}
+
+    def __getitem__(self, kind: str) -> Registry:
+        try:
+            return self._by_kind[kind]
+        except KeyError:
+            raise KeyError(
+                f"unknown component kind {kind!r}; kinds are: {', '.join(KINDS)}"
+            ) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_kind)
+
+    def add(self, entry: Entry) -> Entry:
+        """Add an entry to the registry of its kind."""
+        return self[entry.kind].add(entry)
+
+    @contextmanager
+    def temporary(self) -> Iterator[Registries]:
+        """Context in which all registries are restored on exit."""
+        saved = {k: r._entries for k, r in self._by_kind.items()}
+        for r in self._by_kind.values():
+            r._ensure_loaded()
+            r._entries = dict(r._entries)
+        try:
+            yield self
+        finally:
+            for k, r in self._by_kind.items():
+                r._entries = saved[k]
+
+
+_REGISTRIES: Registries | None = None
+
+
+def registries() -> Registries:
+    """The process-wide registries (plugins load on first lookup)."""
+    global _REGISTRIES
+    if _REGISTRIES is None:
+        from lle_core import plugins
+
+        _REGISTRIES = Registries(ensure_loaded=plugins.ensure_loaded)
+    return _REGISTRIES
