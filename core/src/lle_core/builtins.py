@@ -14,6 +14,12 @@ LLE_PLUGIN_API = 1
 #: Modules of lle_core that contribute components.
 COMPONENT_MODULES: tuple[str, ...] = (
     "lle_core.fusion_ops",
+    "lle_core.losses",
+    "lle_core.metrics",
+    "lle_core.data",
+    "lle_core.baselines",
+    "lle_core.engine",
+    "lle_core.models",
 )
 
 

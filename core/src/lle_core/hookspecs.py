@@ -51,6 +51,7 @@ class RegisterFn(Protocol):
         summary: str = "",
         paper: str | None = None,
         capabilities: Any = None,
+        example: dict[str, Any] | None = None,
     ) -> None:
         """Register one component.
 
@@ -64,7 +65,10 @@ class RegisterFn(Protocol):
                 validates the parameters; ``None`` for a component without parameters.
             summary: One line saying what the component is.
             paper: Paper reference, e.g. ``"Jiang et al. 2021, Sec. 3.2, Eq. (4)"``.
-            capabilities: :class:`lle_core.registry.Capabilities` or a dict of its fields.
+            capabilities: :class:`lle_core.registry.Capabilities` or a dict of its fields;
+                ``None`` takes ``factory.default_capabilities`` when the factory has one.
+            example: Small parameters for the conformance kit (see
+                :attr:`lle_core.registry.Entry.example`).
         """
 
 

@@ -265,6 +265,7 @@ def _make_register(
         summary: str = "",
         paper: str | None = None,
         capabilities: Any = None,
+        example: dict[str, Any] | None = None,
     ) -> None:
         if kind not in KINDS:
             raise PluginLoadError(
@@ -301,6 +302,7 @@ def _make_register(
                 plugin=plugin_id,
                 distribution=record.distribution,
                 version=record.version,
+                example=dict(example) if example is not None else None,
             )
         )
 

@@ -118,6 +118,10 @@ class Entry:
         plugin: Id of the plugin that registered it.
         distribution: Distribution that ships it.
         version: Version of that distribution.
+        example: Small parameters the conformance kit builds the component with (e.g. a
+            narrow width, ``pretrained: false``); for trainers also ``model``/``loss`` specs;
+            for datasets the string ``"{paired_dir}"`` / ``"{low_dir}"`` / ``"{clean_dir}"``
+            is replaced by a folder of generated images. ``None`` means the defaults.
     """
 
     kind: str
@@ -130,6 +134,7 @@ class Entry:
     plugin: str = "unknown"
     distribution: str = "unknown"
     version: str = "0"
+    example: dict[str, Any] | None = None
 
     @property
     def short_name(self) -> str:
