@@ -52,6 +52,9 @@ _LAZY: dict[str, str] = {
     "TrainingScheme": "lle_core.interfaces:TrainingScheme",
     "StepResult": "lle_core.interfaces:StepResult",
     "Metric": "lle_core.interfaces:Metric",
+    "enhance": "lle_core.inference:enhance",
+    "train": "lle_core.engine:train",
+    "evaluate": "lle_core.evaluation:evaluate",
 }
 
 

@@ -16,6 +16,10 @@ from lle_core.errors import LLEError
 
 COMMAND_MODULES: tuple[str, ...] = (
     "lle_core.cli.registry_cmds",
+    "lle_core.cli.train_cmd",
+    "lle_core.cli.eval_cmd",
+    "lle_core.cli.enhance_cmd",
+    "lle_core.cli.demo_cmd",
 )
 
 
