@@ -34,3 +34,15 @@ def pad_to_multiple(
     if mode == "reflect" and (ph >= h or pw >= w):
         mode = "replicate"  # reflection needs the pad to be smaller than the side
     return F.pad(x, (0, pw, 0, ph), mode=mode), (h, w)
+
+
+def crop_to(x: Tensor, size: tuple[int, int], scale: int = 1) -> Tensor:
+    """Crop the top-left ``(scale*H, scale*W)`` region (undoes :func:`pad_to_multiple`).
+
+    Args:
+        x: ``(..., H', W')`` output of a model run on a padded input.
+        size: The unpadded ``(H, W)`` returned by :func:`pad_to_multiple`.
+        scale: Output/input size ratio of the model (``capabilities.scale``).
+    """
+    h, w = size
+    return x[..., : h * scale, : w * scale]
