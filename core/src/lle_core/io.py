@@ -1,0 +1,174 @@
+"""Image input/output with pillow: files <-> float32 RGB tensors in ``[0, 1]``.
+
+Reading (:func:`read_image`) accepts every pillow mode that appears in practice and always
+returns a ``(3, H, W)`` float32 tensor in ``[0, 1]``:
+
+* ``RGB`` -> as is (``/ 255``); ``CMYK``, ``YCbCr``, ``LAB``, ``HSV`` -> converted to RGB.
+* ``L``, ``1`` (grayscale, bilevel) -> the channel replicated three times.
+* ``P`` (palette) -> expanded through the palette (palette transparency is dropped).
+* ``RGBA``, ``LA``, ``PA`` -> alpha handled by ``alpha=``: ``"drop"`` (default) keeps the
+  stored colour values and ignores alpha; ``"black"`` composites on black (``rgb · alpha``).
+  Dropping is the default because low-light datasets store the scene in the colour channels
+  and an alpha channel, when present, is an export artefact.
+* 16-bit grayscale PNG (pillow modes ``I;16*`` / ``I``) -> divided by 65535; 32-bit float
+  (``F``) -> clamped to ``[0, 1]``. Note that pillow itself reduces 16-bit *colour* PNGs to
+  8 bits per channel when it opens them, so those arrive as 8-bit ``RGB``.
+* The EXIF orientation tag is applied (the tensor is upright, as a viewer shows it).
+
+Writing (:func:`write_image`) clamps to ``[0, 1]``, rounds to 8-bit and saves in the format
+of the file suffix (PNG, JPEG, BMP, TIFF, WebP).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+from torch import Tensor
+
+from lle_core.errors import ImageReadError
+
+#: File suffixes (lower case) treated as images by :func:`list_images`.
+IMAGE_EXTENSIONS: frozenset[str] = frozenset(
+    {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pnm"}
+)
+
+AlphaMode = Literal["drop", "black"]
+
+_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+def is_image_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` has an image suffix (case-insensitive); the file is not opened."""
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def list_images(folder: str | os.PathLike[str]) -> list[Path]:
+    """Image files directly inside ``folder``, sorted by file name.
+
+    Only files whose suffix is in :data:`IMAGE_EXTENSIONS` (case-insensitive) are listed;
+    hidden files (names starting with ``.``, e.g. macOS ``._x.png``) and subfolders are
+    skipped. The files are not opened.
+
+    Raises:
+        ImageReadError: ``folder`` does not exist or is not a directory.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise ImageReadError(f"image folder not found or not a directory: {root}")
+    return sorted(
+        (p for p in root.iterdir() if p.is_file() and not p.name.startswith(".")
+         and is_image_file(p)),
+        key=lambda p: p.name,
+    )
+
+
+def _to_array(img: Image.Image, alpha: AlphaMode) -> np.ndarray:
+    """Convert a loaded pillow image to a float32 ``(H, W, 3)`` array in ``[0, 1]``."""
+    mode = img.mode
+    if mode in _SIXTEEN_BIT_MODES:
+        gray = np.asarray(img, dtype=np.float64) / 65535.0
+        return np.repeat(np.clip(gray, 0.0, 1.0)[..., None], 3, axis=2).astype(np.float32)
+    if mode == "F":
+        gray = np.asarray(img, dtype=np.float32)
+        return np.repeat(np.clip(gray, 0.0, 1.0)[..., None], 3, axis=2)
+    if mode == "P":
+        # Expand the palette; keep alpha only if the palette declares transparency.
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    elif mode == "PA":
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "RGBa", "La"):
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
+        rgb = rgba[..., :3]
+        if alpha == "black":
+            rgb = rgb * rgba[..., 3:4]
+        return np.ascontiguousarray(rgb)
+    if img.mode != "RGB":
+        img = img.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
+    return np.asarray(img, dtype=np.float32) / 255.0
+
+
+def read_image(path: str | os.PathLike[str], *, alpha: AlphaMode = "drop") -> Tensor:
+    """Read an image file as a float32 RGB tensor.
+
+    Args:
+        path: Image file (any format pillow reads).
+        alpha: What to do with an alpha channel: ``"drop"`` ignores it, ``"black"``
+            composites the image on black (see the module docstring).
+
+    Returns:
+        ``(3, H, W)`` float32 in ``[0, 1]``, upright (EXIF orientation applied).
+
+    Raises:
+        ImageReadError: The file is missing, is not an image, or is corrupt/truncated; the
+            message names the file.
+    """
+    if alpha not in ("drop", "black"):
+        raise ValueError(f"alpha must be 'drop' or 'black', got {alpha!r}")
+    p = Path(path)
+    if not p.is_file():
+        raise ImageReadError(f"image file not found: {p}")
+    try:
+        with Image.open(p) as img:
+            img.load()
+            upright = ImageOps.exif_transpose(img)
+            array = _to_array(upright if upright is not None else img, alpha)
+    except UnidentifiedImageError:
+        raise ImageReadError(f"not an image (or a format pillow cannot read): {p}") from None
+    except (OSError, SyntaxError, ValueError) as err:
+        raise ImageReadError(f"corrupt or truncated image file {p}: {err}") from None
+    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
+
+
+def to_uint8(image: Tensor) -> np.ndarray:
+    """Convert an image tensor in ``[0, 1]`` to an 8-bit array (clamped, rounded).
+
+    Accepts ``(3, H, W)``, ``(1, 3, H, W)`` or ``(H, W)``; returns ``(H, W, 3)`` or ``(H, W)``.
+    """
+    x = image.detach().to("cpu", torch.float32)
+    if x.dim() == 4:
+        if x.shape[0] != 1:
+            raise ValueError(f"expected a single image, got a batch of shape {tuple(x.shape)}")
+        x = x[0]
+    if x.dim() == 3:
+        if x.shape[0] == 1:
+            x = x[0]
+        elif x.shape[0] == 3:
+            x = x.permute(1, 2, 0)
+        else:
+            raise ValueError(f"expected 1 or 3 channels, got shape {tuple(image.shape)}")
+    elif x.dim() != 2:
+        raise ValueError(f"expected (3, H, W), (1, 3, H, W) or (H, W), got {tuple(image.shape)}")
+    x = torch.nan_to_num(x, nan=0.0).clamp(0.0, 1.0)
+    return (x * 255.0).round().to(torch.uint8).numpy()
+
+
+def write_image(path: str | os.PathLike[str], image: Tensor, *, quality: int = 95) -> Path:
+    """Write a tensor as an 8-bit image; the format follows the suffix of ``path``.
+
+    Args:
+        path: Output file (``.png``, ``.jpg``/``.jpeg``, ``.bmp``, ``.tif``, ``.webp``);
+            missing parent folders are created.
+        image: ``(3, H, W)`` or ``(1, 3, H, W)`` RGB (or ``(H, W)`` grayscale), values are
+            clamped to ``[0, 1]`` and rounded to 8 bits.
+        quality: JPEG/WebP quality (ignored by lossless formats).
+
+    Returns:
+        The written path.
+    """
+    p = Path(path)
+    if not is_image_file(p):
+        raise ValueError(
+            f"cannot tell the image format of {p}: use one of {sorted(IMAGE_EXTENSIONS)}"
+        )
+    p.parent.mkdir(parents=True, exist_ok=True)
+    img = Image.fromarray(to_uint8(image))
+    kwargs: dict[str, int] = {}
+    if p.suffix.lower() in (".jpg", ".jpeg", ".webp"):
+        kwargs["quality"] = int(quality)
+    img.save(p, **kwargs)
+    return p
