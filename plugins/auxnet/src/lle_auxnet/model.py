@@ -1,0 +1,202 @@
+"""AuxNet: T weight-shared stages with auxiliary blocks in training, one basic block at inference.
+
+Paper: Jin, Chen, Liang, ICAROB 2023, Sec. 2 (Fig. 1, Eqs. 2-3); mapped onto SCI (Ma et al.,
+CVPR 2022) as in the project spec §4.1. Symbols (AuxNet -> SCI): S -> y, L^t -> x^t,
+R^t -> z^t, K_ξ -> K_ϑ, E^t -> s^t, V^t -> v^t.
+
+One training stage t = 1..T (FE, H_θ and K_ξ shared by all stages; ``V^0 = S``):
+
+* illumination block: ``u = H_θ(FE(V^{t−1}))``, ``L^t = clamp(V^{t−1} + u, 1e-4, 1)``;
+* auxiliary block: ``R^t = clamp(S / L^t, 0, 1)``, ``E^t = K_ξ(R^t)``, ``V^t = S + E^t``.
+
+Inference runs the first stage's illumination block only and returns ``clamp(S / L^1, 0, 1)``
+(the Retinex output, spec §7.10), so ``forward(S) == forward_train(S)["pred"]``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+import torch
+from pydantic import Field, model_validator
+from torch import Tensor
+
+from lle_auxnet.blocks import IlluminationEstimator, InceptionDilatedStem, SelfCalibrator
+from lle_core.interfaces import Enhancer
+from lle_core.registry import Capabilities, Params
+
+#: Smallest illumination value: the guard of the Retinex division ``S / L`` (SCI's value).
+ILLUMINATION_FLOOR = 1e-4
+
+
+class AuxNetParams(Params):
+    """Parameters of :class:`AuxNet` (defaults = the spec's 1,295-parameter inference model).
+
+    Attributes:
+        stages: T, the number of weight-shared training stages (3 in the paper).
+        fe_wiring: ``"per_stage"`` (default): the stem reads each stage input V^{t−1};
+            ``"once"``: the stem runs once on S and its features are concatenated with V^{t−1}
+            at every stage (H_θ then reads ``stem width + 3`` channels). Spec §7.9.
+        branch_channels: Stem branch width(s) (see ``auxnet.inception_stem``).
+        dilations: Stem branch dilations (0 = a 1×1 branch).
+        reduction_channels: 1×1 reduction before each dilated branch (``None`` = none).
+        hidden_channels: Width of H_θ's two hidden convolutions.
+        calibrator_width: Feature width of the training-only K_ξ.
+        calibrator_repeats: Applications of K_ξ's shared residual block.
+        illumination_floor: Lower clamp of L (guards ``S / L``).
+    """
+
+    stages: int = Field(3, ge=1)
+    fe_wiring: Literal["per_stage", "once"] = "per_stage"
+    branch_channels: int | list[int] = 4
+    dilations: list[int] = Field(default_factory=lambda: [1, 2, 3, 4], min_length=1)
+    reduction_channels: int | None = Field(None, ge=1)
+    hidden_channels: int = Field(4, ge=1)
+    calibrator_width: int = Field(16, ge=1)
+    calibrator_repeats: int = Field(3, ge=1)
+    illumination_floor: float = Field(ILLUMINATION_FLOOR, gt=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _widths_match(self) -> AuxNetParams:
+        widths = self.branch_channels
+        if isinstance(widths, list) and len(widths) != len(self.dilations):
+            raise ValueError(
+                f"branch_channels has {len(widths)} entries but dilations has "
+                f"{len(self.dilations)}"
+            )
+        return self
+
+
+class AuxNet(Enhancer):
+    """AuxNet enhancer: ``low S (B, 3, H, W) in [0, 1] -> clamp(S / L, 0, 1)`` of the same shape.
+
+    Training (:meth:`forward_train`) unrolls T weight-shared stages with the auxiliary block;
+    inference (:meth:`forward`) runs one basic block. The calibrator ``calibrator.*`` is
+    training-only and left out of :meth:`export_state_dict`.
+    """
+
+    default_capabilities: ClassVar[Capabilities] = Capabilities(
+        multiple_of=1,
+        min_size=1,
+        tiling="tile",
+        receptive_field=8,
+        dtypes=("float32", "bfloat16"),
+        needs_ground_truth=False,
+        needs_weights=True,
+    )
+    training_only_prefixes: ClassVar[tuple[str, ...]] = ("calibrator.",)
+
+    def __init__(
+        self,
+        stages: int = 3,
+        fe_wiring: Literal["per_stage", "once"] = "per_stage",
+        branch_channels: int | list[int] = 4,
+        dilations: list[int] | tuple[int, ...] = (1, 2, 3, 4),
+        reduction_channels: int | None = None,
+        hidden_channels: int = 4,
+        calibrator_width: int = 16,
+        calibrator_repeats: int = 3,
+        illumination_floor: float = ILLUMINATION_FLOOR,
+    ) -> None:
+        """Args: see :class:`AuxNetParams`."""
+        super().__init__()
+        if stages < 1:
+            raise ValueError(f"auxnet.model: stages must be >= 1, got {stages}")
+        if fe_wiring not in ("per_stage", "once"):
+            raise ValueError(f"auxnet.model: fe_wiring must be per_stage|once, got {fe_wiring!r}")
+        self.stages = stages
+        self.fe_wiring = fe_wiring
+        self.floor = float(illumination_floor)
+        self.stem = InceptionDilatedStem(3, branch_channels, dilations, reduction_channels)
+        extra = 3 if fe_wiring == "once" else 0
+        self.illumination = IlluminationEstimator(
+            self.stem.out_channels + extra, hidden_channels, 3
+        )
+        self.calibrator = SelfCalibrator(3, calibrator_width, calibrator_repeats)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """Receptive field follows the stem's largest dilation (+3 for H_θ's three 3×3 convs)."""
+        return self.default_capabilities.model_copy(
+            update={"receptive_field": self.stem.receptive_radius + 4}
+        )
+
+    # -- the two blocks of one stage ----------------------------------------------------
+    def illumination_step(self, v: Tensor, features: Tensor | None = None) -> Tensor:
+        """Illumination block (Eq. 2): ``L = clamp(V + H_θ(FE(V)), floor, 1)``.
+
+        Args:
+            v: Stage input ``V^{t−1}`` ``(B, 3, H, W)``.
+            features: Stem features of S for ``fe_wiring="once"`` (``None`` otherwise).
+
+        Returns:
+            ``L^t`` ``(B, 3, H, W)`` in ``[floor, 1]``.
+        """
+        feats = self.stem(v) if features is None else torch.cat([features, v], dim=1)
+        u = self.illumination(feats)
+        if torch.is_grad_enabled():
+            return torch.clamp(v + u, self.floor, 1.0)
+        return u.add_(v).clamp_(self.floor, 1.0)  # inference: reuse u's memory
+
+    @staticmethod
+    def retinex_output(low: Tensor, illumination: Tensor) -> Tensor:
+        """``clamp(S / L, 0, 1)`` with ``L >= floor > 0`` (division guarded, finite)."""
+        if torch.is_grad_enabled():
+            return torch.clamp(low / illumination, 0.0, 1.0)
+        return torch.div(low, illumination, out=illumination).clamp_(0.0, 1.0)
+
+    def _stem_once(self, low: Tensor) -> Tensor | None:
+        return self.stem(low) if self.fe_wiring == "once" else None
+
+    # -- inference ------------------------------------------------------------------------
+    def forward(self, low: Tensor) -> Tensor:
+        """One basic block: ``(B, 3, H, W) in [0, 1] -> clamp(S / L^1, 0, 1)`` same shape."""
+        illumination = self.illumination_step(low, self._stem_once(low))
+        return self.retinex_output(low, illumination)
+
+    # -- training -------------------------------------------------------------------------
+    def forward_train(self, low: Tensor) -> dict[str, Tensor]:
+        """Unroll the T weight-shared stages with the auxiliary block (Eqs. 2-3).
+
+        Args:
+            low: S, ``(B, 3, H, W)`` in ``[0, 1]``.
+
+        Returns:
+            A dict of tensors (stage tensors stacked on dim 1, batch first):
+
+            * ``pred``: first stage's output ``clamp(S / L^1, 0, 1)`` ``(B, 3, H, W)``
+              (= :meth:`forward` for the same weights and mode);
+            * ``illuminations``: ``L^1..L^T`` ``(B, T, 3, H, W)`` in ``[floor, 1]``;
+            * ``stage_inputs``: ``V^0 = S, V^1..V^{T−1}`` ``(B, T, 3, H, W)``;
+            * ``reflectances``: ``R^1..R^T`` ``(B, T, 3, H, W)`` in ``[0, 1]``;
+            * ``illumination``: ``L^T`` ``(B, 3, H, W)`` (last stage);
+            * ``calibrated_input``: ``V^T = S + E^T`` ``(B, 3, H, W)`` (the perceptual loss
+              compares it with ``L^T``, Eq. 7).
+        """
+        features = self._stem_once(low)
+        v = low
+        illuminations, inputs, reflectances = [], [], []
+        for _ in range(self.stages):
+            inputs.append(v)
+            illum = self.illumination_step(v, features)
+            r = torch.clamp(low / illum, 0.0, 1.0)
+            v = low + self.calibrator(r)
+            illuminations.append(illum)
+            reflectances.append(r)
+        return {
+            "pred": reflectances[0],
+            "illuminations": torch.stack(illuminations, dim=1),
+            "stage_inputs": torch.stack(inputs, dim=1),
+            "reflectances": torch.stack(reflectances, dim=1),
+            "illumination": illuminations[-1],
+            "calibrated_input": v,
+        }
+
+    # -- bookkeeping ----------------------------------------------------------------------
+    def inference_parameter_count(self) -> int:
+        """Parameters of the exported inference model (calibrator excluded)."""
+        return sum(
+            p.numel()
+            for name, p in self.named_parameters()
+            if not name.startswith(self.training_only_prefixes)
+        )
