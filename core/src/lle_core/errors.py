@@ -43,7 +43,9 @@ class ComponentNotFoundError(LLEError, KeyError):
         if detail:
             parts.append(detail)
         if install_hint:
-            parts.append(f"It belongs to a plugin that is not installed: pip install {install_hint}")
+            parts.append(
+                f"It belongs to a plugin that is not installed: pip install {install_hint}"
+            )
         if self.suggestions:
             parts.append("Did you mean: " + ", ".join(self.suggestions) + "?")
         if not install_hint and not self.suggestions:

@@ -1,5 +1,7 @@
-"""The interfaces every component implements: backbone, fusion op, loss term, dataset,
-training scheme, metric and the enhancer (model) a user runs.
+"""The interfaces every component implements.
+
+Backbone, fusion op, loss term, dataset, training scheme, metric and the enhancer (model)
+a user runs.
 
 Conventions shared by all of them:
 
@@ -161,6 +163,25 @@ class LossTerm(nn.Module):
     """
 
     inputs: ClassVar[tuple[str, ...]] = ("pred", "target")
+    #: Whether ``compute(x, x)`` is 0; terms that read only the prediction (TV) or compare
+    #: against something else set it to ``False`` (the conformance kit then only checks that
+    #: identical inputs give a value no larger than different ones).
+    zero_for_identical: ClassVar[bool] = True
+    #: Smallest spatial side the term accepts (MS-SSIM with 5 scales needs 176).
+    min_input_size: ClassVar[int] = 1
+
+    @classmethod
+    def conformance_inputs(
+        cls, batch: int, height: int, width: int, generator: torch.Generator
+    ) -> dict[str, Tensor]:
+        """Random inputs for the conformance kit, one per name in :attr:`inputs`.
+
+        The default gives every input a ``(batch, 3, height, width)`` image in ``[0, 1]``;
+        terms with other inputs (stacked stage outputs, features) override this.
+        """
+        return {
+            name: torch.rand((batch, 3, height, width), generator=generator) for name in cls.inputs
+        }
 
     def __init__(
         self,
@@ -252,8 +273,10 @@ class Metric(abc.ABC):
 
 
 class LLEDataset(torch.utils.data.Dataset[dict[str, Any]]):
-    """Dataset yielding dicts: ``low`` ``(3, H, W)`` float32 in ``[0, 1]``, ``high`` of the same
-    shape when :attr:`paired`, ``name`` (a string) and optional extras.
+    """Dataset yielding dicts of images.
+
+    Items: ``low`` ``(3, H, W)`` float32 in ``[0, 1]``, ``high`` of the same shape when
+    :attr:`paired`, ``name`` (a string) and optional extras.
     """
 
     paired: bool = True
@@ -267,7 +290,7 @@ class LLEDataset(torch.utils.data.Dataset[dict[str, Any]]):
     def __getitem__(self, index: int) -> dict[str, Any]:
         """The item at ``index``."""
 
-    def set_epoch(self, epoch: int) -> None:  # noqa: B027 - optional hook
+    def set_epoch(self, epoch: int) -> None:
         """Called by the engine at each epoch (datasets with per-epoch randomness reseed)."""
 
 

@@ -16,7 +16,8 @@ import importlib
 import os
 import threading
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from types import ModuleType
@@ -143,7 +144,7 @@ def _load_one(
 ) -> None:
     try:
         module = ep.load() if ep is not None else importlib.import_module(module_path)
-    except BaseException as exc:  # noqa: BLE001 - a broken plugin must not break the others
+    except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             raise
         _records[plugin_id] = PluginRecord(
@@ -216,7 +217,7 @@ def register_plugin(
             for impl in impls:
                 impl.function(register=callback)
             _commit(pending, record)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
             if _manager is not None and _manager.has_plugin(plugin_id):
@@ -360,3 +361,20 @@ def reload_plugins() -> None:
 def iter_plugin_ids() -> Iterable[str]:
     """Ids of all plugins seen, core first."""
     return (r.id for r in plugin_records())
+
+
+@contextmanager
+def temporary_plugin(
+    plugin: ModuleType | object, *, plugin_id: str, version: str = "0"
+) -> Iterator[PluginRecord]:
+    """Register an in-process plugin for the duration of a ``with`` block (tests, notebooks).
+
+    Example:
+        >>> with temporary_plugin(MyHooks(), plugin_id="mine") as record:  # doctest: +SKIP
+        ...     assert record.status == "loaded", record.error
+    """
+    record = register_plugin(plugin, plugin_id=plugin_id, version=version)
+    try:
+        yield record
+    finally:
+        unregister_plugin(plugin_id)

@@ -269,7 +269,7 @@ class Registry:
         close = difflib.get_close_matches(name, candidates, n=5, cutoff=0.6)
         suggestions: list[str] = []
         for c in close:
-            full = c if c in self._entries else self.resolve_quiet(c)
+            full = [c] if c in self._entries else self.resolve_quiet(c)
             for f in full:
                 if f not in suggestions:
                     suggestions.append(f)

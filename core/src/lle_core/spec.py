@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -69,10 +70,8 @@ class ComponentSpec:
                 [(k, f"given both in the spec and at build time of {self.name}") for k in clash]
             )
         obj = factory(**kwargs, **runtime)
-        try:
+        with contextlib.suppress(AttributeError, TypeError):  # e.g. objects with __slots__
             object.__setattr__(obj, "lle_spec", self)
-        except (AttributeError, TypeError):
-            pass
         return obj
 
     def to_dict(self) -> dict[str, Any]:
@@ -186,16 +185,20 @@ def _nested_validator(kind: str) -> Any:
             raise PydanticCustomError(
                 "lle_nested_spec",
                 "{summary}",
-                {"summary": "; ".join(f"{p}: {m}" for p, m in err.problems),
-                 "problems": err.problems},
+                {
+                    "summary": "; ".join(f"{p}: {m}" for p, m in err.problems),
+                    "problems": err.problems,
+                },
             ) from None
         except KeyError as err:  # ComponentNotFoundError / AmbiguousNameError
-            raise PydanticCustomError("lle_unknown_component", "{summary}", {"summary": str(err)})
+            raise PydanticCustomError(
+                "lle_unknown_component", "{summary}", {"summary": str(err)}
+            ) from None
 
     return validate
 
 
-def SpecOf(kind: str) -> Any:  # noqa: N802 - reads like a type in annotations
+def SpecOf(kind: str) -> Any:
     """Annotation for a parameter holding a nested spec of ``kind``.
 
     Example:
@@ -209,8 +212,9 @@ def SpecOf(kind: str) -> Any:  # noqa: N802 - reads like a type in annotations
     ]
 
 
-def create(kind: str, name_or_spec: Any, /, *, runtime: Mapping[str, Any] | None = None,
-           **params: Any) -> Any:
+def create(
+    kind: str, name_or_spec: Any, /, *, runtime: Mapping[str, Any] | None = None, **params: Any
+) -> Any:
     """Validate a spec and build the component.
 
     Args:

@@ -32,8 +32,12 @@ def run_plugins(args: argparse.Namespace) -> int:
     for r in records:
         style = {"loaded": "green", "failed": "red", "disabled": "yellow"}[r.status]
         table.add_row(
-            r.id, r.distribution, r.version, f"[{style}]{r.status}[/]",
-            str(len(r.components)), r.error or "",
+            r.id,
+            r.distribution,
+            r.version,
+            f"[{style}]{r.status}[/]",
+            str(len(r.components)),
+            r.error or "",
         )
     console.print(table)
     if args.traceback:
