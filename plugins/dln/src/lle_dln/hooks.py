@@ -1,0 +1,54 @@
+"""Registration hook of the ``dln`` plugin (light: factories are lazy ``module:attr`` paths)."""
+
+from __future__ import annotations
+
+from lle_core.hookspecs import RegisterFn, hookimpl
+
+LLE_PLUGIN_API = 1
+
+PAPER = ("Wang, Liu, Siu, Lun, \"Deep Lightening Network for Low-Light Image Enhancement\" "
+         "(slides); journal: \"Lightening Network for Low-light Image Enhancement\", TIP 2020")
+
+
+@hookimpl
+def lle_register(register: RegisterFn) -> None:
+    """Register DLN's blocks, fusion op, model, loss, synthetic dataset and circle scheme."""
+    register("block", "lighten_block", "lle_dln.blocks:LightenBlock",
+             params="lle_dln.blocks:OffsetBlockParams",
+             summary="Lightening block: conv encode, + offset, conv decode (C -> C)",
+             paper=f"{PAPER}, Fig. 4b", example={"channels": 8})
+    register("block", "darken_block", "lle_dln.blocks:DarkenBlock",
+             params="lle_dln.blocks:OffsetBlockParams",
+             summary="Darkening block: conv encode, − offset, conv decode (C -> C)",
+             paper=f"{PAPER}, Fig. 4b", example={"channels": 8})
+    register("block", "fa", "lle_dln.blocks:FeatureAggregation",
+             params="lle_dln.blocks:FAParams",
+             summary="Feature aggregation: SE re-weighting + residual, then 1x1 conv block",
+             paper=f"{PAPER}; FA block of the journal figure",
+             example={"in_channels": 16, "out_channels": 8})
+    register("block", "lbp", "lle_dln.blocks:LBP", params="lle_dln.blocks:LBPParams",
+             summary="Lightening back-projection block (FA, L1, D1, residual, L2)",
+             paper=f"{PAPER}, Fig. 4", example={"in_channels": 16, "channels": 8})
+    register("fusion", "fa", "lle_dln.blocks:FAFusion", params="lle_dln.blocks:FAFusionParams",
+             summary="DLN feature aggregation over concat(a, b): SE + residual, 1x1 2C -> C",
+             paper=f"{PAPER}; FA block of the journal figure",
+             capabilities={"min_channels": 1})
+    register("model", "model", "lle_dln.model:DLN", params="lle_dln.model:DLNParams",
+             summary="DLN: brightness-gated input, 3 dense LBPs, residual Y = X + γ·E(X)",
+             paper=PAPER, example={"dim": 8})
+    register("loss", "loss_dif", "lle_dln.losses:DifferenceLoss",
+             params="lle_dln.losses:DifferenceLossParams",
+             summary="DLN Loss_dif = 1 − SSIM(pred, target) + 0.001·TV(pred) (l2_dln TV)",
+             paper=f"{PAPER}, loss function slide")
+    register("dataset", "synthetic", "lle_dln.synthetic:SyntheticLowLight",
+             params="lle_dln.synthetic:SyntheticParams",
+             summary="Synthetic low-light pairs X = β(αY)^γ from any folder of clean photos",
+             paper=f"{PAPER}, Experiments (simulation equation)",
+             capabilities={"needs_ground_truth": True},
+             example={"root": "{clean_dir}", "crop": 16, "short_side": 32})
+    register("trainer", "circle", "lle_dln.circle:CircleLearning",
+             params="lle_dln.circle:CircleParams",
+             summary="Circle learning: lightening + darkening DLN trained jointly",
+             paper=f"{PAPER}, circle learning slide",
+             example={"model": {"type": "dln.model", "dim": 8},
+                      "loss": {"type": "dln.loss_dif"}})
