@@ -33,4 +33,4 @@ def test_page_examples_run(page: str, tmp_path: Path, monkeypatch: pytest.Monkey
     namespace: dict[str, object] = {"__name__": f"docs_{page}"}
     for i, block in enumerate(blocks):
         code = compile(block, f"docs/{page} [python block {i + 1}]", "exec")
-        exec(code, namespace)  # noqa: S102 - executing our own documentation
+        exec(code, namespace)
