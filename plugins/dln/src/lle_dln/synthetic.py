@@ -125,7 +125,7 @@ def quantize(x: Tensor) -> Tensor:
 def to_pil(x: Tensor) -> Image.Image:
     """``(3, H, W)`` float in ``[0, 1]`` -> RGB uint8 PIL image (rounded)."""
     arr = torch.round(x.detach().clamp(0, 1) * 255.0).to(torch.uint8).permute(1, 2, 0)
-    return Image.fromarray(arr.cpu().numpy(), mode="RGB")
+    return Image.fromarray(arr.cpu().numpy())
 
 
 def from_pil(img: Image.Image) -> Tensor:
