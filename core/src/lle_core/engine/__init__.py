@@ -1,7 +1,70 @@
-"""Placeholder until filled in."""
+"""The training engine: run config, training loop, checkpoints, resume and DDP.
 
+Quick start::
+
+    from lle_core.engine import train, load_model
+    result = train("run.yaml")                  # or a dict, or "neid:paper"
+    model = load_model(result.best_checkpoint or result.latest_checkpoint)
+
+Importing this package is cheap (it is imported when core registers its components); the
+heavy modules load on first use of the names below.
+"""
+
+from __future__ import annotations
+
+import importlib
 from typing import Any
+
+_LAZY: dict[str, str] = {
+    "train": "lle_core.engine.loop:train",
+    "RunResult": "lle_core.engine.loop:RunResult",
+    "Run": "lle_core.engine.loop:Run",
+    "RunConfig": "lle_core.engine.config:RunConfig",
+    "load_run_config": "lle_core.engine.config:load_run_config",
+    "validate_run_config": "lle_core.engine.config:validate_run_config",
+    "save_checkpoint": "lle_core.engine.checkpoint:save_checkpoint",
+    "load_model": "lle_core.engine.checkpoint:load_model",
+    "load_weights": "lle_core.engine.checkpoint:load_weights",
+    "load_state": "lle_core.engine.checkpoint:load_state",
+    "checkpoint_spec": "lle_core.engine.checkpoint:checkpoint_spec",
+    "SupervisedScheme": "lle_core.engine.schemes:SupervisedScheme",
+    "UnsupervisedScheme": "lle_core.engine.schemes:UnsupervisedScheme",
+}
+
+#: Small model used by the trainers' conformance examples.
+EXAMPLE_MODEL: dict[str, Any] = {"type": "core.unet_small", "base_width": 8}
+EXAMPLE_LOSS: dict[str, Any] = {"type": "core.l1"}
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'lle_core.engine' has no attribute {name!r}")
+    module_name, _, attr = target.partition(":")
+    value = getattr(importlib.import_module(module_name), attr)
+    globals()[name] = value
+    return value
 
 
 def register_components(register: Any) -> None:
-    """Register components of this package."""
+    """Register core's training schemes (kind ``trainer``)."""
+    register(
+        "trainer",
+        "supervised",
+        "lle_core.engine.schemes:SupervisedScheme",
+        params="lle_core.engine.schemes:SchemeParams",
+        summary="Paired training: loss(batch | model.forward_train(low)), needs ground truth",
+        example={"model": EXAMPLE_MODEL, "loss": EXAMPLE_LOSS},
+    )
+    register(
+        "trainer",
+        "unsupervised",
+        "lle_core.engine.schemes:UnsupervisedScheme",
+        params="lle_core.engine.schemes:SchemeParams",
+        summary="Unpaired training: same step, losses read only 'low' and the model outputs",
+        example={"model": EXAMPLE_MODEL, "loss": {"type": "core.tv", "mode": "l1"}},
+        capabilities={"needs_ground_truth": False},
+    )
+
+
+__all__ = ["register_components", *_LAZY]

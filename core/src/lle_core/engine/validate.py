@@ -1,0 +1,116 @@
+"""Validation during training: PSNR / SSIM of full images and, optionally, the loss.
+
+Images are reflect-padded to the model's ``multiple_of``, cropped back and clamped to ``[0, 1]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from lle_core.ops import pad_to_multiple
+from lle_core.registry import Capabilities
+
+
+def model_capabilities(model: nn.Module) -> Capabilities:
+    """The capabilities an Enhancer declares, else those of its registry entry (or defaults)."""
+    caps = getattr(model, "capabilities", None)
+    if isinstance(caps, Capabilities):
+        return caps
+    spec = getattr(model, "lle_spec", None)
+    if spec is not None:
+        return spec.entry.capabilities
+    return Capabilities()
+
+
+@torch.no_grad()
+def run_padded(model: nn.Module, low: Tensor, caps: Capabilities) -> Tensor:
+    """``model(low)`` on a reflect-padded input, cropped back and clamped to ``[0, 1]``.
+
+    Args:
+        model: Inference model (eval mode).
+        low: ``(B, 3, H, W)`` in ``[0, 1]``.
+        caps: Its capabilities (``multiple_of``, ``min_size``, ``scale``).
+
+    Returns:
+        ``(B, 3, sH, sW)`` in ``[0, 1]``.
+    """
+    padded, (h, w) = pad_to_multiple(low, caps.multiple_of, caps.min_size)
+    out = model(padded)
+    return out[..., : h * caps.scale, : w * caps.scale].clamp(0.0, 1.0)
+
+
+def _metric_functions() -> dict[str, Callable[[Tensor, Tensor], Tensor]]:
+    from lle_core import metrics
+
+    found: dict[str, Callable[[Tensor, Tensor], Tensor]] = {}
+    if hasattr(metrics, "psnr"):
+        found["psnr"] = metrics.psnr
+    if hasattr(metrics, "ssim_index"):
+        found["ssim"] = metrics.ssim_index
+    return found
+
+
+@torch.no_grad()
+def validate(
+    model: nn.Module,
+    dataset: Any,
+    *,
+    device: torch.device,
+    max_images: int | None = None,
+    loss_fn: Callable[[dict[str, Tensor]], Tensor] | None = None,
+    autocast: Callable[[], Any] | None = None,
+) -> dict[str, float]:
+    """Mean PSNR / SSIM (and loss) over a validation set, one full image at a time.
+
+    Args:
+        model: Inference model (put in eval mode here; its mode is restored afterwards).
+        dataset: Items ``{"low", "high"?, "name"}`` with ``(3, H, W)`` tensors.
+        device: Where to run.
+        max_images: Use at most this many items (the first ones).
+        loss_fn: Optional ``batch -> loss`` (the scheme's step) averaged as ``loss``.
+        autocast: Optional context factory (mixed precision).
+
+    Returns:
+        ``{"psnr", "ssim", "loss", "images"}`` (keys present when computable); PSNR in dB.
+    """
+    caps = model_capabilities(model)
+    functions = _metric_functions()
+    was_training = model.training
+    model.eval()
+    totals: dict[str, float] = {}
+    count = 0
+    n = len(dataset) if max_images is None else min(len(dataset), max_images)
+    try:
+        for i in range(n):
+            item = dataset[i]
+            low = item["low"].unsqueeze(0).to(device)
+            high = item.get("high")
+            ctx = autocast() if autocast is not None else _null()
+            with ctx:
+                pred = run_padded(model, low, caps).float()
+            if high is not None:
+                target = high.unsqueeze(0).to(device)
+                for name, fn in functions.items():
+                    totals[name] = totals.get(name, 0.0) + float(fn(pred, target).mean())
+            if loss_fn is not None:
+                batch = {"low": low, **({"high": high.unsqueeze(0).to(device)} if high is not None
+                                        else {})}
+                totals["loss"] = totals.get("loss", 0.0) + float(loss_fn(batch))
+            count += 1
+    finally:
+        model.train(was_training)
+    out = {k: v / max(count, 1) for k, v in totals.items()}
+    out["images"] = float(count)
+    return out
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
