@@ -43,8 +43,31 @@ def _find(key: str, available: list[str]) -> str | None:
     return min(matches, key=rank)
 
 
+def resolve_checkpoint_path(path: str | Path) -> Path:
+    """The ``.safetensors`` file meant by a file, a checkpoint name or a run directory.
+
+    A directory means its ``latest.safetensors`` (then ``best.safetensors``); a name without
+    suffix ``x`` means ``x.safetensors``.
+
+    Raises:
+        CheckpointError: Nothing matches; the message names the path.
+    """
+    p = Path(path)
+    if p.is_dir():
+        for name in ("latest.safetensors", "best.safetensors"):
+            if (p / name).is_file():
+                return p / name
+        raise CheckpointError(f"stage-1 run directory {p} has no latest/best .safetensors")
+    named = p.with_name(p.name + ".safetensors")
+    if not p.is_file() and p.suffix != ".safetensors" and named.is_file():
+        return named
+    if not p.is_file():
+        raise CheckpointError(f"stage-1 checkpoint not found: {p}")
+    return p
+
+
 def read_safetensors(path: str | Path) -> dict[str, Tensor]:
-    """Read a safetensors file to CPU tensors.
+    """Read a safetensors file (see :func:`resolve_checkpoint_path`) to CPU tensors.
 
     Raises:
         CheckpointError: The file is missing or is not a safetensors file.
@@ -52,9 +75,7 @@ def read_safetensors(path: str | Path) -> dict[str, Tensor]:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    p = Path(path)
-    if not p.is_file():
-        raise CheckpointError(f"stage-1 checkpoint not found: {p}")
+    p = resolve_checkpoint_path(path)
     try:
         return load_file(str(p), device="cpu")
     except (SafetensorError, OSError, ValueError) as err:
@@ -70,7 +91,8 @@ def load_autoencoder_weights(model: nn.Module, path: str | Path) -> list[str]:
     Args:
         model: A model with ``encoder`` and ``decoder`` sub-modules (``frlie.model`` or the
             ``frlie.autoencoder`` block).
-        path: Safetensors file of a stage-1 run, or a model state dict saved as safetensors.
+        path: Safetensors checkpoint of a stage-1 run (file, checkpoint name or run
+            directory), or any model state dict saved as safetensors.
 
     Returns:
         The model's state-dict keys that were loaded (all ``encoder.*``/``decoder.*`` keys).
@@ -102,9 +124,12 @@ def load_autoencoder_weights(model: nn.Module, path: str | Path) -> list[str]:
     if missing:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
         sample = ", ".join(available[:5]) + (" ..." if len(available) > 5 else "")
+        hint = ""
+        if picked and all(k.startswith("decoder.") for k in missing):
+            hint = " (the stage-1 decoder probably used another `upsample` mode)"
         raise CheckpointError(
             f"stage-1 checkpoint {path} lacks {len(missing)} encoder/decoder entries "
-            f"({shown}); it holds: {sample or 'nothing'}"
+            f"({shown}){hint}; it holds: {sample or 'nothing'}"
         )
     with torch.no_grad():
         own = model.state_dict()
