@@ -27,7 +27,7 @@ def test_prelu_single_slope_and_kaiming_init():
     assert prelus and all(p.weight.numel() == 1 for p in prelus)
     assert all(p.weight.item() == pytest.approx(0.25) for p in prelus)
     convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
-    assert all(float(c.bias.abs().sum()) == 0.0 for c in convs)
+    assert all(c.bias.abs().sum().item() == 0.0 for c in convs)
     # Kaiming normal (fan_in, gain sqrt(2)): weight std ≈ sqrt(2 / fan_in)
     conv = model.shallow[0].conv
     fan_in = conv.weight[0].numel()
