@@ -22,12 +22,14 @@ import copy
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
+from pydantic import Field
 from torch import Tensor, nn
 
 from lle_core.errors import ConfigError
 from lle_core.interfaces import Enhancer, StepResult, TrainingScheme
 from lle_core.registry import Params
 from lle_core.spec import ComponentSpec, SpecOf, build_component
+from lle_dln.finetune import load_init_weights
 
 Reading = Literal["cycle", "decoupled"]
 
@@ -39,11 +41,14 @@ class CircleParams(Params):
         reading: ``cycle`` (``X̂ = D(L(X))``, default) or ``decoupled`` (``X̂ = D(Y)``).
         darken_model: Spec of the darkening model; ``None`` = the lightening model's spec.
         darken_weight: Weight of ``Loss_dif(X̂, X)`` (1 in the slides).
+        init: Optional checkpoint whose weights initialise the lightening model (e.g. the
+            synthetic pretraining run); the darkening model always starts fresh.
     """
 
     reading: Reading = "cycle"
     darken_model: SpecOf("model") | None = None  # type: ignore[valid-type]
-    darken_weight: float = 1.0
+    darken_weight: float = Field(1.0, ge=0.0)
+    init: str | None = None
 
 
 def _forward_train(model: nn.Module, x: Tensor) -> dict[str, Tensor]:
@@ -80,7 +85,7 @@ class CircleLearning(TrainingScheme):
     def __init__(self, *, model: nn.Module, loss: nn.Module | None = None,
                  reading: Reading = "cycle",
                  darken_model: ComponentSpec | Mapping[str, Any] | str | nn.Module | None = None,
-                 darken_weight: float = 1.0) -> None:
+                 darken_weight: float = 1.0, init: str | None = None) -> None:
         """Build the scheme and the darkening model.
 
         Args:
@@ -89,8 +94,11 @@ class CircleLearning(TrainingScheme):
             reading: See :class:`CircleParams`.
             darken_model: See :class:`CircleParams`.
             darken_weight: See :class:`CircleParams`.
+            init: See :class:`CircleParams`.
         """
         super().__init__(model=model, loss=loss)
+        if init:
+            load_init_weights(model, init)
         if reading not in ("cycle", "decoupled"):
             raise ConfigError([("trainer.reading", f"must be 'cycle' or 'decoupled', got "
                                                    f"{reading!r}")])

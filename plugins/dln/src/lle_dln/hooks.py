@@ -52,3 +52,9 @@ def lle_register(register: RegisterFn) -> None:
              paper=f"{PAPER}, circle learning slide",
              example={"model": {"type": "dln.model", "dim": 8},
                       "loss": {"type": "dln.loss_dif"}})
+    register("trainer", "finetune", "lle_dln.finetune:Finetune",
+             params="lle_dln.finetune:FinetuneParams",
+             summary="Supervised fine-tuning initialised from a pretraining checkpoint",
+             paper=f"{PAPER}; code recipe: synthetic pretraining, then LOL fine-tuning",
+             example={"model": {"type": "dln.model", "dim": 8},
+                      "loss": {"type": "dln.loss_dif"}})
