@@ -1,7 +1,60 @@
-"""Placeholder: the subcommand is added by the engine work."""
+"""``lle train``: train a model from a run config (YAML/JSON file or ``<plugin>:<recipe>``)."""
 
+from __future__ import annotations
+
+import argparse
 from typing import Any
 
 
 def add_parser(sub: Any) -> None:
-    """Add the subcommand (not yet)."""
+    """Add the ``train`` subcommand."""
+    p = sub.add_parser(
+        "train",
+        help="train a model from a run config or a plugin recipe",
+        description=(
+            "Train a model. The config is a YAML/JSON run config or a recipe shipped by a "
+            "plugin, e.g. 'neid:paper'. Under torchrun the run uses every process (DDP); "
+            "data.batch_size is per process."
+        ),
+    )
+    p.add_argument("--config", "-c", required=True, metavar="FILE|PLUGIN:RECIPE",
+                   help="run config file or plugin recipe")
+    p.add_argument("--data", metavar="DIR", help="training data folder (data.train.root)")
+    p.add_argument("--val", metavar="DIR", help="validation data folder (data.val.root)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set optim.lr=2e-4 (repeatable; YAML "
+                        "values)")
+    p.add_argument("--out", "-o", metavar="DIR", help="run directory (default: config 'out', "
+                   "else runs/<model>-<time>)")
+    p.add_argument("--resume", metavar="auto|PATH",
+                   help="continue a run: 'auto' (from <out>/latest if present) or a checkpoint")
+    p.add_argument("--steps", type=int, metavar="N", help="step budget (budget.steps)")
+    p.add_argument("--epochs", type=int, metavar="N", help="epoch budget (budget.epochs)")
+    p.add_argument("--minutes", type=float, metavar="M", help="time budget (budget.minutes)")
+    p.add_argument("--no-progress", action="store_true", help="no progress display")
+    p.set_defaults(func=run_train)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Load the config, train, and print where the outputs are."""
+    from lle_core.engine.config import load_run_config
+    from lle_core.engine.loop import train
+
+    overrides: list[str] = list(args.overrides)
+    for key, value in (("steps", args.steps), ("epochs", args.epochs),
+                       ("minutes", args.minutes)):
+        if value is not None:
+            overrides.append(f"budget.{key}={value}")
+    cfg = load_run_config(args.config, overrides=overrides, data_dir=args.data,
+                          val_dir=args.val)
+    result = train(cfg, out_dir=args.out, resume=args.resume, progress=not args.no_progress)
+    print(f"run directory: {result.out_dir}")
+    print(f"stopped by the {result.stopped_by} budget after {result.steps} steps "
+          f"({result.epochs} epochs)")
+    print(f"latest checkpoint: {result.latest_checkpoint}")
+    if result.best_checkpoint is not None:
+        print(f"best checkpoint:   {result.best_checkpoint} "
+              f"(best {cfg.train.best_metric} {result.best_metric:.4f})")
+    weights = result.best_checkpoint or result.latest_checkpoint
+    print(f"run it: lle enhance INPUT -o OUTPUT --weights {weights}")
+    return 0

@@ -304,6 +304,7 @@ def train(
     ctx = DistContext.setup(cfg.train.device)
     try:
         out = Path(out_dir or cfg.out or ctx.broadcast(str(default_out_dir(cfg))))
+        cfg = cfg.model_copy(update={"out": str(out)})
         with deterministic_mode(cfg.train.deterministic):
             return _Trainer(cfg, out, ctx, progress).run(resume)
     finally:
@@ -574,13 +575,13 @@ class _Trainer:
             step=self.step, state=self._state(),
         )
 
-    def _budget_reached(self) -> str | None:
+    def _budget_reached(self, *, clock: bool = True) -> str | None:
         budget = self.cfg.budget
         if budget.steps is not None and self.step >= budget.steps:
             return "steps"
         if budget.epochs is not None and self.epoch >= budget.epochs:
             return "epochs"
-        if budget.minutes is not None:
+        if budget.minutes is not None and clock:
             over = self._elapsed() >= budget.minutes * 60.0
             if self.ctx.any_flag(over):  # every process stops at the same step
                 return "minutes"
@@ -642,7 +643,7 @@ class _Trainer:
             ctx.rank, ctx.world_size, self.steps_per_epoch, log,
         )
         self.scheme.on_train_start(run)
-        stopped = self._budget_reached()
+        stopped = self._budget_reached(clock=False)  # a resumed run may already be complete
         while stopped is None:
             for batch in self._loader():
                 logs, result = self._train_step(_to_device(batch, ctx.device))
