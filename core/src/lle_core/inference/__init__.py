@@ -1,0 +1,55 @@
+"""Inference: :func:`enhance` with automatic padding and memory-bounded tiled inference.
+
+* :func:`enhance` — path / PIL / tensor in, enhanced ``[0, 1]`` tensor out.
+* :func:`resolve_model` — a name, spec or module (plus optional weights) to a model; refuses
+  architectures that need weights when none are given.
+* :func:`forward_padded` — reflect-pad to ``multiple_of``, run, crop back (scale-aware).
+* :func:`tiled_forward`, :func:`make_plan`, :class:`TilePlan` — tiling with raised-cosine
+  blending; :func:`measure_bytes_per_pixel` — the memory probe behind ``tile="auto"``.
+"""
+
+from __future__ import annotations
+
+from lle_core.inference.api import enhance, plan_tiling
+from lle_core.inference.loading import (
+    HOW_TO_GET_WEIGHTS,
+    as_batch,
+    load_weights_file,
+    model_capabilities,
+    resolve_model,
+)
+from lle_core.inference.memory import (
+    DEFAULT_MAX_MEMORY_MB,
+    PeakMemoryTracker,
+    measure_bytes_per_pixel,
+)
+from lle_core.inference.padding import crop_output, forward_padded
+from lle_core.inference.tiling import (
+    TilePlan,
+    axis_spans,
+    axis_weights,
+    default_overlap,
+    make_plan,
+    tiled_forward,
+)
+
+__all__ = [
+    "DEFAULT_MAX_MEMORY_MB",
+    "HOW_TO_GET_WEIGHTS",
+    "PeakMemoryTracker",
+    "TilePlan",
+    "as_batch",
+    "axis_spans",
+    "axis_weights",
+    "crop_output",
+    "default_overlap",
+    "enhance",
+    "forward_padded",
+    "load_weights_file",
+    "make_plan",
+    "measure_bytes_per_pixel",
+    "model_capabilities",
+    "plan_tiling",
+    "resolve_model",
+    "tiled_forward",
+]

@@ -1,0 +1,181 @@
+"""``enhance``: one call from an image (or a batch) to the enhanced result."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+
+from lle_core.inference.loading import ModelLike, as_batch, model_capabilities, resolve_model
+from lle_core.inference.memory import _autocast, default_budget_mb, measure_bytes_per_pixel
+from lle_core.inference.padding import forward_padded
+from lle_core.inference.tiling import TilePlan, auto_tile_side, make_plan, tiled_forward
+from lle_core.registry import Capabilities
+
+TileArg = int | Literal["auto", "off"] | None
+
+
+def _resolve_device(model: nn.Module, device: torch.device | str | None) -> torch.device:
+    if device is not None:
+        return torch.device(device)
+    for p in model.parameters():
+        return p.device
+    return torch.device("cpu")
+
+
+def _check_dtype(dtype: torch.dtype | str | None, caps: Capabilities, name: str) -> Any:
+    if dtype is None:
+        return None
+    if isinstance(dtype, str):
+        value = getattr(torch, dtype, None)
+        if not isinstance(value, torch.dtype):
+            raise ValueError(f"unknown dtype {dtype!r}")
+        dtype = value
+    if dtype == torch.float32:
+        return None
+    label = str(dtype).removeprefix("torch.")
+    if label not in caps.dtypes:
+        raise ValueError(
+            f"model {name} supports dtypes {list(caps.dtypes)}, not {label!r} "
+            "(its capabilities say so; running it anyway risks NaN or wrong colours)"
+        )
+    return dtype
+
+
+def plan_tiling(
+    model: nn.Module,
+    x: Tensor,
+    caps: Capabilities,
+    *,
+    tile: TileArg = "auto",
+    overlap: int | None = None,
+    max_memory_mb: float | None = None,
+    dtype: torch.dtype | None = None,
+) -> TilePlan | None:
+    """Decide whether and how to tile (``None`` means one whole-image pass).
+
+    ``tile="auto"``/``None``: tile only when ``bytes_per_pixel × B × H × W`` (see
+    :mod:`lle_core.inference.memory`) exceeds the budget, with the largest square tile that
+    fits it. An ``int`` forces that tile size; ``"off"``/``0`` never tiles. Models whose
+    ``tiling`` is ``"whole"`` are never tiled (a warning says when the estimate exceeds the
+    budget).
+    """
+    b, _, h, w = x.shape
+    name = getattr(getattr(model, "lle_spec", None), "name", type(model).__name__)
+    if tile == "off" or tile == 0:
+        return None
+    budget = float(max_memory_mb if max_memory_mb is not None else default_budget_mb()) * 2**20
+    if tile is None or tile == "auto":
+        bpp = measure_bytes_per_pixel(model, caps, device=x.device, dtype=dtype)
+        need = bpp * b * h * w
+        if need <= budget:
+            return None
+        if caps.tiling == "whole":
+            warnings.warn(
+                f"model {name} needs the whole image (tiling: whole) and is estimated to use "
+                f"{need / 2**20:.0f} MiB for this {h}x{w} input, above the "
+                f"{budget / 2**20:.0f} MiB budget; running it untiled anyway",
+                ResourceWarning,
+                stacklevel=3,
+            )
+            return None
+        plan = make_plan(auto_tile_side(bpp, b, budget, caps), overlap, caps)
+        if plan.tile < 2 * plan.overlap:  # below this most pixels are computed 3+ times
+            plan = make_plan(2 * plan.overlap, plan.overlap, caps)
+        return plan if plan.tile < max(h, w) else None
+    if not isinstance(tile, int) or tile < 0:
+        raise ValueError(f"tile must be 'auto', 'off' or a positive int, got {tile!r}")
+    if caps.tiling == "whole":
+        warnings.warn(
+            f"model {name} needs the whole image (tiling: whole); ignoring tile={tile}",
+            stacklevel=3,
+        )
+        return None
+    return make_plan(tile, overlap, caps)
+
+
+def enhance(
+    model: ModelLike | None,
+    image_or_batch: Any,
+    *,
+    weights: str | Path | None = None,
+    device: torch.device | str | None = None,
+    tile: TileArg = "auto",
+    overlap: int | None = None,
+    max_memory_mb: float | None = None,
+    dtype: torch.dtype | str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Tensor:
+    """Enhance an image or a batch with any registered model.
+
+    The model runs in eval mode under ``torch.no_grad``. Inputs are reflect-padded to the
+    model's ``capabilities.multiple_of`` / ``min_size`` and the output is cropped back
+    (``scale``-aware). Large inputs are processed in overlapping tiles blended with
+    raised-cosine weights when the estimated memory exceeds the budget (see
+    :mod:`lle_core.inference.tiling` and ``docs/inference.md``).
+
+    Args:
+        model: A built ``nn.Module``, or a model name / spec mapping / ``ComponentSpec``
+            built through the registry. A named model whose capabilities say
+            ``needs_weights`` is refused unless ``weights`` is given.
+        image_or_batch: File path, PIL image, ``(3, H, W)`` or ``(B, 3, H, W)`` tensor in
+            ``[0, 1]`` (uint8 tensors are divided by 255), or an ``(H, W, 3)`` numpy array.
+        weights: Checkpoint weights file (``run/best.safetensors``); it records its model, so
+            ``model`` may then be ``None``. A model given as well must match it.
+        device: Where to run (default: the model's device, else CPU). The model is moved.
+        tile: ``"auto"`` (default; tile when over the budget), ``"off"``, or a tile side in
+            input pixels.
+        overlap: Pixels shared by neighbouring tiles (default ``2·receptive_field + ramp``).
+        max_memory_mb: Budget for one forward pass (default 1024 MiB or
+            ``LLE_MAX_MEMORY_MB``).
+        dtype: ``torch.bfloat16``/``"bfloat16"`` to run under autocast (only if the model
+            lists it in ``capabilities.dtypes``); ``None`` for float32.
+        progress: ``progress(done, total)`` called after each tile.
+
+    Returns:
+        float32 in ``[0, 1]``: ``(B, 3, sH, sW)`` for batches, paths and PIL images (``B = 1``
+        for the latter two), ``(3, sH, sW)`` for a ``(3, H, W)`` tensor.
+
+    Example:
+        >>> import torch, lle_core
+        >>> out = lle_core.enhance("core.gamma", torch.rand(3, 30, 41))  # doctest: +SKIP
+        >>> out.shape  # doctest: +SKIP
+        torch.Size([3, 30, 41])
+    """
+    if model is None:
+        if weights is None:
+            raise ValueError("enhance(None, ...) needs weights= (a checkpoint records its model)")
+        net = resolve_model_from_weights(weights)
+    else:
+        net = resolve_model(model, weights)
+    caps = model_capabilities(net)
+    name = getattr(getattr(net, "lle_spec", None), "name", type(net).__name__)
+    run_dtype = _check_dtype(dtype, caps, name)
+    dev = _resolve_device(net, device)
+    net = net.to(dev).eval()
+    x, squeeze = as_batch(image_or_batch)
+    x = x.to(dev)
+    with torch.no_grad(), _autocast(dev, run_dtype):
+        plan = plan_tiling(
+            net, x, caps, tile=tile, overlap=overlap, max_memory_mb=max_memory_mb,
+            dtype=run_dtype,
+        )
+        if plan is None:
+            y = forward_padded(net, x, caps).float()
+            if progress is not None:
+                progress(1, 1)
+        else:
+            y = tiled_forward(net, x, caps, plan, progress=progress)
+    y = y.clamp_(0.0, 1.0)
+    return y[0] if squeeze else y
+
+
+def resolve_model_from_weights(weights: str | Path) -> nn.Module:
+    """Build the model a checkpoint records (see :func:`~.loading.load_weights_file`)."""
+    from lle_core.inference.loading import load_weights_file
+
+    return load_weights_file(weights)

@@ -1,0 +1,178 @@
+"""Turning what a user names into a model ready for inference, and images into batches."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from lle_core.errors import ImageReadError, ShapeError, WeightsError
+from lle_core.registry import Capabilities
+from lle_core.spec import ComponentSpec, parse_spec
+
+#: What a user can pass as the model: a built module, a name, a mapping spec or a spec object.
+ModelLike = nn.Module | str | Mapping[str, Any] | ComponentSpec
+
+HOW_TO_GET_WEIGHTS = (
+    "pass trained weights: in Python `enhance(..., weights='run/best.safetensors')`, on the "
+    "command line `lle enhance ... --weights run/best.safetensors` (a checkpoint records its "
+    "model, so --model is then optional). Get weights by training: `lle train --config "
+    "<recipe>` or, for a quick small model, `lle demo`; or use a parameter-free baseline "
+    "(core.identity, core.gamma, core.histeq, core.clahe)"
+)
+
+
+def model_capabilities(model: nn.Module) -> Capabilities:
+    """Capabilities of a built model.
+
+    Order: the instance's ``capabilities`` property (an :class:`~lle_core.Enhancer`), the
+    registry entry of the spec it was built from (``lle_spec``), else the defaults.
+    """
+    caps = getattr(model, "capabilities", None)
+    if isinstance(caps, Capabilities):
+        return caps
+    spec = getattr(model, "lle_spec", None)
+    if isinstance(spec, ComponentSpec):
+        return spec.entry.capabilities
+    return Capabilities()
+
+
+def load_weights_file(path: str | Path, model: ModelLike | None = None) -> nn.Module:
+    """Build a model from a checkpoint's weights file.
+
+    The checkpoint records the spec it was trained with
+    (:func:`lle_core.engine.checkpoint.load_model`). When ``model`` is also given it must
+    name the same component (a mismatch is an error rather than a silent surprise).
+
+    Raises:
+        WeightsError: The file is missing or belongs to another model.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise WeightsError(f"weights file not found: {p}")
+    from lle_core.engine.checkpoint import load_model
+
+    built = load_model(p)
+    if model is not None and not isinstance(model, nn.Module):
+        wanted = parse_spec("model", model).name
+        got = getattr(getattr(built, "lle_spec", None), "name", None)
+        if got is not None and got != wanted:
+            raise WeightsError(
+                f"weights file {p} holds a {got!r} model, but {wanted!r} was asked for; "
+                "drop --model (the checkpoint records its model) or pass matching weights"
+            )
+    return built
+
+
+def resolve_model(model: ModelLike, weights: str | Path | None = None) -> nn.Module:
+    """Return a built model for inference.
+
+    Args:
+        model: A built ``nn.Module`` (returned as is, or loaded with ``weights``), or a name,
+            spec mapping or :class:`ComponentSpec` built via the registry.
+        weights: Optional weights file (a checkpoint written by the engine).
+
+    Raises:
+        WeightsError: ``model`` names an architecture whose capabilities say it needs
+            weights and none were given (never random weights silently), or the weights do
+            not fit.
+    """
+    if isinstance(model, nn.Module):
+        if weights is not None:
+            built = load_weights_file(weights)
+            try:
+                model.load_state_dict(built.state_dict())
+            except RuntimeError as err:
+                raise WeightsError(
+                    f"weights in {weights} do not fit the given model: {err}"
+                ) from None
+        return model
+    if weights is not None:
+        return load_weights_file(weights, model)
+    spec = parse_spec("model", model)
+    if spec.entry.capabilities.needs_weights:
+        raise WeightsError(
+            f"model {spec.name!r} needs trained weights and none were given (lle never runs "
+            f"an architecture with random weights); {HOW_TO_GET_WEIGHTS}"
+        )
+    built = spec.build()
+    if not isinstance(built, nn.Module):
+        raise TypeError(f"model {spec.name!r} built a {type(built).__name__}, not an nn.Module")
+    return built
+
+
+def read_image_file(path: str | Path) -> Tensor:
+    """Read an image file as ``(3, H, W)`` float32 in ``[0, 1]`` (via :mod:`lle_core.io`)."""
+    try:
+        from lle_core.io import read_image
+    except ImportError:  # pragma: no cover - only while lle_core.io is absent
+        from PIL import Image, ImageOps
+
+        try:
+            with Image.open(path) as im:
+                return pil_to_tensor(ImageOps.exif_transpose(im))
+        except OSError as err:
+            raise ImageReadError(f"cannot read image {path}: {err}") from None
+    return read_image(path)
+
+
+def pil_to_tensor(image: Any) -> Tensor:
+    """Convert a PIL image (any mode) to ``(3, H, W)`` float32 in ``[0, 1]``."""
+    arr = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    return torch.from_numpy(arr).permute(2, 0, 1).contiguous()
+
+
+def as_batch(image: Any) -> tuple[Tensor, bool]:
+    """Normalise an input to a ``(B, 3, H, W)`` float32 batch in ``[0, 1]``.
+
+    Accepts a file path, a PIL image, a ``(3, H, W)`` or ``(B, 3, H, W)`` tensor (float in
+    ``[0, 1]`` or uint8 in ``[0, 255]``) or a numpy ``(H, W, 3)`` array.
+
+    Returns:
+        The batch and whether the input was a single ``(3, H, W)`` tensor (whose result is
+        returned without the batch dimension).
+
+    Raises:
+        ShapeError: Wrong rank or channel count.
+        ValueError: Float values outside ``[0, 1]``.
+        ImageReadError: A path that cannot be read.
+    """
+    squeeze = False
+    if isinstance(image, str | Path):
+        if not Path(image).is_file():
+            raise ImageReadError(f"image not found: {image}")
+        x = read_image_file(image).unsqueeze(0)
+    elif hasattr(image, "convert") and hasattr(image, "size") and not isinstance(image, Tensor):
+        x = pil_to_tensor(image).unsqueeze(0)
+    else:
+        if isinstance(image, np.ndarray):
+            if image.ndim != 3 or image.shape[-1] != 3:
+                raise ShapeError(f"numpy images must be (H, W, 3), got {image.shape}")
+            image = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
+        if not isinstance(image, Tensor):
+            raise TypeError(
+                f"cannot enhance a {type(image).__name__}: pass a path, a PIL image or a "
+                "(3, H, W) / (B, 3, H, W) tensor in [0, 1]"
+            )
+        if image.dim() == 3:
+            image, squeeze = image.unsqueeze(0), True
+        if image.dim() != 4 or image.shape[1] != 3:
+            raise ShapeError(
+                f"expected a (3, H, W) or (B, 3, H, W) RGB tensor, got {tuple(image.shape)}"
+            )
+        if image.dtype == torch.uint8:
+            x = image.float() / 255.0
+        else:
+            x = image.float()
+            lo, hi = float(x.min()), float(x.max())
+            if lo < -1e-4 or hi > 1 + 1e-4:
+                raise ValueError(
+                    f"image values must be in [0, 1], got [{lo:.4g}, {hi:.4g}]; divide 8-bit "
+                    "data by 255"
+                )
+            x = x.clamp(0.0, 1.0)
+    return x, squeeze

@@ -1,0 +1,68 @@
+"""Size handling: reflect-pad to what a model accepts, run it, crop the output back."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from lle_core.errors import ShapeError
+from lle_core.ops import pad_to_multiple
+from lle_core.registry import Capabilities
+
+
+def crop_output(y: Tensor, size: tuple[int, int], scale: int = 1) -> Tensor:
+    """Crop a model output back to ``scale ×`` the original input size (top-left anchored).
+
+    Args:
+        y: ``(B, C, H', W')`` output of a model run on a bottom/right-padded input.
+        size: The unpadded input ``(H, W)``.
+        scale: ``capabilities.scale`` of the model.
+
+    Returns:
+        ``(B, C, scale·H, scale·W)``.
+
+    Raises:
+        ShapeError: The output is smaller than the expected size.
+    """
+    h, w = size[0] * scale, size[1] * scale
+    if y.shape[-2] < h or y.shape[-1] < w:
+        raise ShapeError(
+            f"model output {tuple(y.shape)} is smaller than the expected (.., {h}, {w}) "
+            f"(input {size} × scale {scale}); check the model's capabilities.scale"
+        )
+    return y[..., :h, :w]
+
+
+def forward_padded(model: nn.Module, x: Tensor, capabilities: Capabilities) -> Tensor:
+    """Run ``model`` on ``x`` of any size: pad to ``multiple_of``/``min_size``, crop back.
+
+    Padding is reflective at the bottom and right (replicate where the image is smaller than
+    the pad, see :func:`lle_core.ops.pad_to_multiple`); the output crop accounts for
+    ``capabilities.scale``.
+
+    Args:
+        model: An enhancer, already in eval mode.
+        x: ``(B, 3, H, W)`` in ``[0, 1]``.
+        capabilities: The model's capabilities.
+
+    Returns:
+        ``(B, 3, scale·H, scale·W)``.
+
+    Raises:
+        ShapeError: The model's output does not have the size its capabilities announce.
+    """
+    padded, size = pad_to_multiple(x, capabilities.multiple_of, capabilities.min_size)
+    y = model(padded)
+    if not isinstance(y, Tensor) or y.dim() != 4:
+        raise ShapeError(
+            f"{type(model).__name__} returned {type(y).__name__}"
+            f"{tuple(y.shape) if isinstance(y, Tensor) else ''}; an enhancer must return a "
+            "(B, 3, H, W) tensor from forward()"
+        )
+    s = capabilities.scale
+    expected = (padded.shape[-2] * s, padded.shape[-1] * s)
+    if tuple(y.shape[-2:]) != expected:
+        raise ShapeError(
+            f"{type(model).__name__} returned {tuple(y.shape)} for input "
+            f"{tuple(padded.shape)}; expected spatial size {expected} (capabilities.scale={s})"
+        )
+    return crop_output(y, size, s)
