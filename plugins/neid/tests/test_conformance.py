@@ -1,0 +1,3 @@
+from lle_core.testing import conformance_tests
+
+test_conformance = conformance_tests(plugin="neid")
