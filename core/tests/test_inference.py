@@ -333,3 +333,28 @@ def test_bfloat16_only_when_declared():
         enhance(StrideNet(), torch.rand(3, 8, 8), dtype=torch.bfloat16)
     y = enhance(_unet(), torch.rand(3, 16, 16), dtype="bfloat16")
     assert y.dtype == torch.float32 and y.shape == (3, 16, 16)
+
+
+# -- weights ------------------------------------------------------------------------------
+
+
+def test_weights_file_records_the_model(tmp_path):
+    from lle_core.engine.checkpoint import save_weights
+
+    model = lle_core.create("model", "core.unet_small", base_width=4)
+    with torch.no_grad():
+        model.head.weight.normal_(std=0.1)
+    path = save_weights(tmp_path / "best.safetensors", model)
+    x = torch.rand(1, 3, 20, 28)
+    ref = enhance(model, x)
+    torch.testing.assert_close(enhance(None, x, weights=path), ref)
+    torch.testing.assert_close(enhance("core.unet_small", x, weights=path), ref)
+    torch.testing.assert_close(enhance("unet_small", x, weights=tmp_path), ref)  # run folder
+    fresh = lle_core.create("model", "core.unet_small", base_width=4)
+    torch.testing.assert_close(enhance(fresh, x, weights=path), ref)
+    with lle_core.registries()["model"].temporary() as reg:
+        reg.add(lle_core.Entry(kind="model", name="test.stride", factory=StrideNet))
+        with pytest.raises(WeightsError, match=r"holds a 'core\.unet_small'"):
+            enhance("test.stride", x, weights=path)
+    with pytest.raises(lle_core.CheckpointError):
+        enhance(None, x, weights=tmp_path / "missing.safetensors")

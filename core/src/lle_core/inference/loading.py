@@ -42,27 +42,26 @@ def model_capabilities(model: nn.Module) -> Capabilities:
 
 
 def load_weights_file(path: str | Path, model: ModelLike | None = None) -> nn.Module:
-    """Build a model from a checkpoint's weights file.
+    """Build the model a checkpoint records and load its weights.
 
-    The checkpoint records the spec it was trained with
-    (:func:`lle_core.engine.checkpoint.load_model`). When ``model`` is also given it must
-    name the same component (a mismatch is an error rather than a silent surprise).
+    ``path`` is a ``.safetensors`` checkpoint written by the engine, a checkpoint name or a
+    run directory (its ``best``, else ``latest``); see
+    :func:`lle_core.engine.checkpoint.load_model`. When ``model`` names a component too, it
+    must be the one the checkpoint records (a mismatch is an error, not a silent surprise).
 
     Raises:
-        WeightsError: The file is missing or belongs to another model.
+        CheckpointError: Missing file or not an lle checkpoint.
+        WeightsError: The checkpoint holds another model than ``model`` names.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise WeightsError(f"weights file not found: {p}")
     from lle_core.engine.checkpoint import load_model
 
-    built = load_model(p)
+    built = load_model(path)
     if model is not None and not isinstance(model, nn.Module):
         wanted = parse_spec("model", model).name
         got = getattr(getattr(built, "lle_spec", None), "name", None)
         if got is not None and got != wanted:
             raise WeightsError(
-                f"weights file {p} holds a {got!r} model, but {wanted!r} was asked for; "
+                f"weights file {path} holds a {got!r} model, but {wanted!r} was asked for; "
                 "drop --model (the checkpoint records its model) or pass matching weights"
             )
     return built
@@ -83,13 +82,10 @@ def resolve_model(model: ModelLike, weights: str | Path | None = None) -> nn.Mod
     """
     if isinstance(model, nn.Module):
         if weights is not None:
-            built = load_weights_file(weights)
-            try:
-                model.load_state_dict(built.state_dict())
-            except RuntimeError as err:
-                raise WeightsError(
-                    f"weights in {weights} do not fit the given model: {err}"
-                ) from None
+            from lle_core.engine.checkpoint import load_weights, read_checkpoint
+
+            tensors, _ = read_checkpoint(weights)
+            load_weights(model, tensors, source=str(weights))
         return model
     if weights is not None:
         return load_weights_file(weights, model)
@@ -107,16 +103,8 @@ def resolve_model(model: ModelLike, weights: str | Path | None = None) -> nn.Mod
 
 def read_image_file(path: str | Path) -> Tensor:
     """Read an image file as ``(3, H, W)`` float32 in ``[0, 1]`` (via :mod:`lle_core.io`)."""
-    try:
-        from lle_core.io import read_image
-    except ImportError:  # pragma: no cover - only while lle_core.io is absent
-        from PIL import Image, ImageOps
+    from lle_core.io import read_image
 
-        try:
-            with Image.open(path) as im:
-                return pil_to_tensor(ImageOps.exif_transpose(im))
-        except OSError as err:
-            raise ImageReadError(f"cannot read image {path}: {err}") from None
     return read_image(path)
 
 
