@@ -45,6 +45,9 @@ from lle_core.testing.strategies import (
 
 #: Upper bound on hypothesis examples per check (each example runs a network).
 MAX_EXAMPLES = 6
+#: Largest difference allowed between an image enhanced alone and within a batch (outputs are
+#: in [0, 1]; batched convolutions may pick other kernels, a real batch dependence is larger).
+BATCH_TOLERANCE = 5e-3
 
 
 def _settings() -> settings:
@@ -269,7 +272,8 @@ def check_model(name: str | Entry) -> None:
     if not torch.equal(together, again):
         raise _fail(entry, "two eval forwards of the same input differ (not deterministic)")
     alone = torch.cat([_run_model(model, x[i : i + 1]) for i in range(3)])
-    if not torch.allclose(together, alone, atol=1e-4, rtol=1e-4):
+    # Batched and single-image convolutions may take different kernels: allow float noise.
+    if not torch.allclose(together, alone, atol=BATCH_TOLERANCE, rtol=0):
         diff = (together - alone).abs().max().item()
         raise _fail(
             entry,
