@@ -302,3 +302,26 @@ def test_cli_plugins_and_list_run() -> None:
     assert main(["plugins"]) == 0
     assert main(["list", "fusion", "core.*"]) == 0
     assert main(["list", "fusion", "zz-nothing-*"]) == 1
+
+
+def test_spec_fields_lists_nested_specs() -> None:
+    from lle_core.spec import spec_fields
+
+    assert spec_fields(WidthParams) == {"fusion": "fusion"}
+    assert spec_fields(OpParams) == {}
+
+
+def test_fusion_below_min_channels_is_refused_clearly() -> None:
+    from lle_core import ShapeError
+
+    class Wide:
+        LLE_PLUGIN_API = 1
+
+        @hookimpl
+        def lle_register(self, register):
+            register("fusion", "wide", lambda channels: channels, capabilities={"min_channels": 16})
+
+    with temporary_plugin(Wide(), plugin_id="tpwide"):
+        assert create("fusion", "tpwide.wide", runtime={"channels": 16}) == 16
+        with pytest.raises(ShapeError, match="at least 16 channels"):
+            create("fusion", "tpwide.wide", runtime={"channels": 8})

@@ -27,7 +27,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, PlainSerializer, PlainValidator, ValidationError
 from pydantic_core import PydanticCustomError
 
-from lle_core.errors import ConfigError
+from lle_core.errors import ConfigError, ShapeError
 from lle_core.registry import Entry, registries
 
 SpecLike = "str | Mapping[str, Any] | ComponentSpec"
@@ -62,7 +62,18 @@ class ComponentSpec:
         Returns:
             The constructed component; objects that accept attributes get ``lle_spec``.
         """
-        factory = self.entry.resolve_factory()
+        entry = self.entry
+        channels = runtime.get("channels")
+        if (
+            self.kind == "fusion"
+            and isinstance(channels, int)
+            and channels < entry.capabilities.min_channels
+        ):
+            raise ShapeError(
+                f"fusion {self.name!r} needs at least {entry.capabilities.min_channels} "
+                f"channels, but the host model builds it with {channels}"
+            )
+        factory = entry.resolve_factory()
         kwargs = {name: getattr(self.params, name) for name in type(self.params).model_fields}
         clash = set(kwargs) & set(runtime)
         if clash:
@@ -198,6 +209,28 @@ def _nested_validator(kind: str) -> Any:
     return validate
 
 
+@dataclass(frozen=True)
+class SpecKind:
+    """Marker in the metadata of a :func:`SpecOf` annotation: the kind of the nested spec."""
+
+    kind: str
+
+
+def spec_fields(params: type[BaseModel]) -> dict[str, str]:
+    """Fields of a parameter model that hold nested specs, mapped to their kind.
+
+    Example:
+        >>> spec_fields(HF2Params)  # doctest: +SKIP
+        {'backbone': 'backbone', 'encoder_fusion': 'fusion', 'skip_fusion': 'fusion'}
+    """
+    out = {}
+    for name, info in params.model_fields.items():
+        for meta in info.metadata:
+            if isinstance(meta, SpecKind):
+                out[name] = meta.kind
+    return out
+
+
 def SpecOf(kind: str) -> Any:
     """Annotation for a parameter holding a nested spec of ``kind``.
 
@@ -207,6 +240,7 @@ def SpecOf(kind: str) -> Any:
     """
     return Annotated[
         ComponentSpec,
+        SpecKind(kind),
         PlainValidator(_nested_validator(kind), json_schema_input_type=Any),
         PlainSerializer(lambda s: s.to_dict(), return_type=dict),
     ]
