@@ -135,13 +135,29 @@ def test_unknown_name_suggests_and_names_the_missing_package() -> None:
     assert "pip install lle-zzplugin" in str(err2.value)
 
 
-def test_known_plugin_missing_gives_its_distribution() -> None:
-    reg = registries()["fusion"]
-    if "neid" in plugin_mod.loaded_plugin_ids():
-        pytest.skip("lle-neid is installed here")
+def test_known_plugin_missing_gives_its_distribution(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lle_core import registry as registry_mod
+
+    monkeypatch.setitem(registry_mod.KNOWN_PLUGINS, "fakeplug", "lle-fake-distribution")
     with pytest.raises(ComponentNotFoundError) as err:
-        reg.get("neid.channel_ff")
-    assert err.value.install_hint == "lle-neid"
+        registries()["fusion"].get("fakeplug.channel_ff")
+    assert err.value.install_hint == "lle-fake-distribution"
+    assert "pip install lle-fake-distribution" in str(err.value)
+
+
+def test_disabled_plugin_is_reported_as_disabled() -> None:
+    proc = _run_python(
+        """
+        import lle_core
+        try:
+            lle_core.create("fusion", "neid.channel_ff", runtime={"channels": 8})
+        except KeyError as err:
+            print(err)
+        """,
+        LLE_PLUGINS="hf2",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "pip install lle-neid" in proc.stdout or "disabled" in proc.stdout
 
 
 def test_duplicate_canonical_name_names_both_origins() -> None:
