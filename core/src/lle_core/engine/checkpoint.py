@@ -227,12 +227,7 @@ def resolve_weights_path(path: str | Path) -> Path:
     return p
 
 
-def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict[str, str]]:
-    """Read the weights and metadata of an lle safetensors checkpoint.
-
-    Raises:
-        CheckpointError: Missing file, not a safetensors file, or not written by lle.
-    """
+def _open(path: str | Path, *, tensors: bool) -> tuple[dict[str, Tensor], dict[str, str], Path]:
     from safetensors import SafetensorError
     from safetensors.torch import safe_open
 
@@ -240,7 +235,8 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict[str, str]
     try:
         with safe_open(str(p), framework="pt", device="cpu") as f:
             metadata = dict(f.metadata() or {})
-            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - not a dict
+            names = list(f.keys()) if tensors else []
+            loaded = {k: f.get_tensor(k) for k in names}
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"{p} is not a readable safetensors file: {err}") from None
     if "lle_format" not in metadata or "model_spec" not in metadata:
@@ -252,12 +248,27 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict[str, str]
         raise CheckpointError(
             f"{p} has lle_format {metadata['lle_format']!r}; this lle-core reads {LLE_FORMAT!r}"
         )
+    return loaded, metadata, p
+
+
+def read_checkpoint(path: str | Path) -> tuple[dict[str, Tensor], dict[str, str]]:
+    """Read the weights and metadata of an lle safetensors checkpoint.
+
+    Raises:
+        CheckpointError: Missing file, not a safetensors file, or not written by lle.
+    """
+    tensors, metadata, _ = _open(path, tensors=True)
     return tensors, metadata
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """The metadata of an lle checkpoint (no tensor is read)."""
+    return _open(path, tensors=False)[1]
 
 
 def checkpoint_spec(path: str | Path) -> dict[str, Any]:
     """The model spec (plain data) recorded in a checkpoint."""
-    _, metadata = read_checkpoint(path)
+    metadata = read_metadata(path)
     try:
         spec = json.loads(metadata["model_spec"])
     except json.JSONDecodeError as err:
@@ -284,8 +295,7 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu") ->
     """
     from lle_core.spec import parse_spec
 
-    p = resolve_weights_path(path)
-    tensors, _ = read_checkpoint(p)
+    tensors, _, p = _open(path, tensors=True)
     spec = parse_spec("model", checkpoint_spec(p))
     model = spec.build()
     load_weights(model, tensors, source=str(p))
@@ -375,7 +385,6 @@ STATE_FORMAT = "lle-state-1"
 def weights_step(path: str | Path) -> int | None:
     """Step recorded in a weights file (``None`` if the file is missing or unreadable)."""
     try:
-        _, metadata = read_checkpoint(path)
-        return int(metadata.get("step", -1))
+        return int(read_metadata(path).get("step", -1))
     except (CheckpointError, ValueError):
         return None

@@ -72,6 +72,14 @@ class DistContext:
         dist.broadcast_object_list(box, src=0)
         return box[0]
 
+    def gather(self, value: Any) -> list[Any]:
+        """Every process' ``value`` (picklable), in rank order."""
+        if not self.distributed:
+            return [value]
+        out: list[Any] = [None] * self.world_size
+        dist.all_gather_object(out, value)
+        return out
+
     def any_flag(self, flag: bool) -> bool:
         """Whether ``flag`` is true on any process."""
         if not self.distributed:

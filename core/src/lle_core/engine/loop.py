@@ -328,6 +328,7 @@ class _Trainer:
         self.latest_path: Path | None = None
         self.last_val_step = -1
         self.last_ckpt_step = -1
+        self._rng_states: list[dict[str, Any]] = []
 
     # -- building --------------------------------------------------------------------------
     def _build(self) -> None:
@@ -407,7 +408,8 @@ class _Trainer:
             "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             "ema": self.ema.state_dict() if self.ema is not None else None,
-            "rng": rng_state(),
+            "rng": self._rng_states[0],
+            "rng_per_rank": self._rng_states,
             "config": self.cfg.to_dict(),
             "extra": self.scheme.extra_state(),
             "best": {"metric": self.cfg.train.best_metric, "value": self.best},
@@ -449,7 +451,13 @@ class _Trainer:
             self.best = best.get("value")
         best_file = self.out / f"{BEST}{ckpt.WEIGHTS_SUFFIX}"
         self.best_path = best_file if best_file.is_file() else None
-        set_rng_state(state["rng"])
+        per_rank = state.get("rng_per_rank") or [state["rng"]]
+        if len(per_rank) == self.ctx.world_size:
+            set_rng_state(per_rank[self.ctx.rank])
+        else:  # resumed with another number of processes: data order stays exact, RNG not
+            set_rng_state(per_rank[0])
+            if self.ctx.rank != 0:
+                torch.manual_seed(self.cfg.train.seed + self.step * 1009 + self.ctx.rank)
         if self.ctx.is_main:
             self._repair_weights(path, state)
 
@@ -460,7 +468,7 @@ class _Trainer:
         )
         if ckpt.weights_step(weights) != int(state["step"]):
             ckpt.save_weights(
-                weights, self._export_model(), model_spec=self.cfg.model_spec, step=self.step
+                weights, self._export_model(), model_spec=self._export_spec(), step=self.step
             )
 
     # -- pieces of the loop ----------------------------------------------------------------
@@ -469,6 +477,11 @@ class _Trainer:
 
     def _export_model(self) -> nn.Module:
         return self.ema.module if self.ema is not None else self.scheme.inference_model()
+
+    def _export_spec(self) -> Any:
+        """Spec recorded with exported weights: the inference model's own, else the config's."""
+        spec = getattr(self.scheme.inference_model(), "lle_spec", None)
+        return spec if spec is not None else self.cfg.model_spec
 
     def _autocast(self) -> Any:
         if self.amp_dtype is None:
@@ -561,17 +574,18 @@ class _Trainer:
         if better:
             self.best = value
             self.best_path = ckpt.save_checkpoint(
-                self.out, BEST, model=self._export_model(), model_spec=self.cfg.model_spec,
+                self.out, BEST, model=self._export_model(), model_spec=self._export_spec(),
                 step=self.step,
             )
             self.logger.info(f"new best {key}={value:.4f} at step {self.step}: {self.best_path}")
 
     def _save_latest(self) -> None:
         self.last_ckpt_step = self.step
+        self._rng_states = self.ctx.gather(rng_state())  # every rank's generators
         if not self.ctx.is_main:
             return
         self.latest_path = ckpt.save_checkpoint(
-            self.out, LATEST, model=self._export_model(), model_spec=self.cfg.model_spec,
+            self.out, LATEST, model=self._export_model(), model_spec=self._export_spec(),
             step=self.step, state=self._state(),
         )
 
@@ -645,7 +659,9 @@ class _Trainer:
         self.scheme.on_train_start(run)
         stopped = self._budget_reached(clock=False)  # a resumed run may already be complete
         while stopped is None:
+            consumed = 0
             for batch in self._loader():
+                consumed += 1
                 logs, result = self._train_step(_to_device(batch, ctx.device))
                 self.step += 1
                 self.batch_in_epoch += 1
@@ -659,9 +675,15 @@ class _Trainer:
                     self._validate()
                 if cfg.train.ckpt_every and self.step % cfg.train.ckpt_every == 0:
                     self._save_latest()
+                run.step, run.epoch = self.step, self.epoch
                 stopped = self._budget_reached()
                 if stopped is not None:
                     break
+            if consumed == 0:
+                raise RuntimeError(
+                    f"epoch {self.epoch} yielded no batch (resumed at batch {self.batch_in_epoch} "
+                    f"of {self.steps_per_epoch}); the training set changed since the checkpoint?"
+                )
         if self.last_val_step != self.step:
             self._validate()
         if self.last_ckpt_step != self.step:

@@ -5,6 +5,7 @@ Images are reflect-padded to the model's ``multiple_of``, cropped back and clamp
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -89,7 +90,7 @@ def validate(
             item = dataset[i]
             low = item["low"].unsqueeze(0).to(device)
             high = item.get("high")
-            ctx = autocast() if autocast is not None else _null()
+            ctx = autocast() if autocast is not None else contextlib.nullcontext()
             with ctx:
                 pred = run_padded(model, low, caps).float()
             if high is not None:
@@ -97,8 +98,12 @@ def validate(
                 for name, fn in functions.items():
                     totals[name] = totals.get(name, 0.0) + float(fn(pred, target).mean())
             if loss_fn is not None:
-                batch = {"low": low, **({"high": high.unsqueeze(0).to(device)} if high is not None
-                                        else {})}
+                batch = {"low": pad_to_multiple(low, caps.multiple_of, caps.min_size)[0]}
+                if high is not None:
+                    batch["high"] = pad_to_multiple(
+                        high.unsqueeze(0).to(device), caps.multiple_of * caps.scale,
+                        caps.min_size * caps.scale,
+                    )[0]
                 totals["loss"] = totals.get("loss", 0.0) + float(loss_fn(batch))
             count += 1
     finally:
@@ -107,10 +112,3 @@ def validate(
     out["images"] = float(count)
     return out
 
-
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
