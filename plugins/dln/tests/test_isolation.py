@@ -10,7 +10,7 @@ OTHER_PLUGINS = ("lle_hf2", "lle_neid", "lle_frlie", "lle_auxnet")
 
 
 def _run(code: str, **env: str) -> dict:
-    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **env}
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", **env}
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
                           text=True, env=full_env, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr

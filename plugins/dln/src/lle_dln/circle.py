@@ -26,7 +26,7 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from lle_core.errors import ConfigError
-from lle_core.interfaces import Enhancer, StepResult, TrainingScheme
+from lle_core.interfaces import Enhancer, LossTerm, StepResult, TrainingScheme
 from lle_core.registry import Params
 from lle_core.spec import ComponentSpec, SpecOf, build_component
 from lle_dln.finetune import load_init_weights
@@ -122,6 +122,9 @@ class CircleLearning(TrainingScheme):
     def _apply_loss(self, context: Mapping[str, Any]) -> tuple[Tensor, dict[str, float]]:
         if self.loss is None:
             raise ValueError("dln.circle needs a loss; set `loss:` in the config")
+        if isinstance(self.loss, LossTerm) and not hasattr(self.loss, "terms"):
+            term = self.loss.from_context(context)  # a bare term (not wrapped by the engine)
+            return term, {f"l_{self.loss.term_name}": float(term.detach())}
         value = self.loss(context)
         total, logs = value if isinstance(value, tuple) else (value, {})
         return total, {k: float(v) for k, v in logs.items()}
@@ -137,7 +140,7 @@ class CircleLearning(TrainingScheme):
         dark_total, dark_logs = self._apply_loss(dark_context)
         logs = dict(light_logs)
         logs.update({f"l_dark_{k.removeprefix('l_')}": v for k, v in dark_logs.items()})
-        logs["loss_light"] = float(light_total)
-        logs["loss_dark"] = float(dark_total)
+        logs["loss_light"] = float(light_total.detach())
+        logs["loss_dark"] = float(dark_total.detach())
         total = light_total + self.darken_weight * dark_total
         return StepResult(total, logs, {"pred": light["pred"], "dark_pred": dark["pred"]})
