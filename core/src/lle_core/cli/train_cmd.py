@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 
@@ -48,6 +49,8 @@ def run_train(args: argparse.Namespace) -> int:
     cfg = load_run_config(args.config, overrides=overrides, data_dir=args.data,
                           val_dir=args.val)
     result = train(cfg, out_dir=args.out, resume=args.resume, progress=not args.no_progress)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun only rank 0 reports
+        return 0
     print(f"run directory: {result.out_dir}")
     print(f"stopped by the {result.stopped_by} budget after {result.steps} steps "
           f"({result.epochs} epochs)")
