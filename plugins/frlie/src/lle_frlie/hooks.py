@@ -68,7 +68,7 @@ def lle_register(register: RegisterFn) -> None:
         capabilities={
             "multiple_of": 4,
             "min_size": 4,
-            "receptive_field": 144,
+            "receptive_field": 148,
             "tiling": "tile",
             "needs_ground_truth": True,
             "needs_weights": True,

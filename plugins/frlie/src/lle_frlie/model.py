@@ -54,10 +54,13 @@ class FRLIE(Enhancer):
         post_blend: Whether :meth:`forward` applies :func:`luminance_post_blend`.
     """
 
+    # Receptive field: E spans 15 px (stride 4); each FRBlock adds 8 + 8 feature px (dilated
+    # 3×3 up to d = 4, four 3×3 convs) = 64 image px, 4 blocks 256; D adds about 16: ≈ 290 px
+    # wide, i.e. about 145 px of context on each side.
     default_capabilities: ClassVar[Capabilities] = Capabilities(
         multiple_of=MULTIPLE_OF,
         min_size=MULTIPLE_OF,
-        receptive_field=144,
+        receptive_field=148,
         tiling="tile",
         dtypes=("float32",),
         needs_ground_truth=True,
