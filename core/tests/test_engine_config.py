@@ -66,6 +66,14 @@ def test_nested_spec_errors_show_the_full_path():
     assert "loss.weight" in found
 
 
+def test_errors_inside_nested_specs_of_core_components():
+    data = base()
+    data["loss"] = {"type": "core.composite", "terms": [{"type": "core.l1", "wieght": 1}]}
+    with pytest.raises(ConfigError) as err:
+        validate_run_config(data)
+    assert "loss.terms.0.wieght" in problems(err)
+
+
 def test_unknown_component_name_is_reported_at_its_key():
     data = base()
     data["model"] = {"type": "toy.cnnn"}
@@ -81,7 +89,7 @@ def test_budget_is_required():
     with pytest.raises(ConfigError) as err:
         validate_run_config(data)
     assert "budget" in problems(err)
-    assert "at least one" in problems(err)["budget"]
+    assert problems(err)["budget"].startswith("set at least one of budget.steps")
     del data["budget"]
     with pytest.raises(ConfigError) as err:
         validate_run_config(data)

@@ -205,6 +205,7 @@ def validate_run_config(data: Mapping[str, Any], *, source: str | None = None) -
 
 
 def _hint(path: str, msg: str) -> str:
+    msg = msg.removeprefix("Value error, ")
     if path.startswith("data.train.root") and "required" in msg.lower():
         return msg + " (give it with --data DIR or --set data.train.root=DIR)"
     if path == "data" and "required" in msg.lower():
