@@ -107,9 +107,6 @@ def run_demo_cmd(args: argparse.Namespace) -> int:
     for role in ("metrics_md", "metrics_json", "loss_curve", "comparison", "weights"):
         console.print(f"  {role:<13} {result.files[role]}")
     console.print("enhance your own photos with the model just trained:")
-    console.print(
-        f"  lle enhance YOUR_PHOTOS -o enhanced/ --weights {result.weights}",
-        markup=False,
-        highlight=False,
-    )
+    # plain print: the command must stay on one line to be copied
+    print(f"  lle enhance YOUR_PHOTOS -o enhanced/ --weights {result.weights}", flush=True)
     return 0
