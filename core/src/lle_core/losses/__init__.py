@@ -109,8 +109,7 @@ def register_components(register: Any) -> None:
     register(loss, "huber", HuberLoss, params=HuberParams,
              summary="Huber loss with threshold delta (= torch.nn.HuberLoss, not SmoothL1)")
     register(loss, "ssim", SSIMLoss, params=SSIMParams,
-             summary="1 − SSIM (11×11 Gaussian σ 1.5, data range 1, valid|same padding)",
-             example={"padding": "same"})
+             summary="1 − SSIM (11×11 Gaussian σ 1.5, data range 1, valid|same padding)")
     register(loss, "ms_ssim", MSSSIMLoss, params=MSSSIMParams,
              summary="1 − MS-SSIM (Wang 2003, 5 scales; error or fewer scales when small)",
              paper="Wang, Simoncelli & Bovik 2003",
