@@ -44,6 +44,8 @@ class AuxNetParams(Params):
         calibrator_width: Feature width of the training-only K_ξ.
         calibrator_repeats: Applications of K_ξ's shared residual block.
         illumination_floor: Lower clamp of L (guards ``S / L``).
+        channels_last: Run the convolutions in channels-last layout (same results, about 2×
+            faster on CPU for these 3-16-channel maps; outputs are returned contiguous).
     """
 
     stages: int = Field(3, ge=1)
@@ -55,6 +57,7 @@ class AuxNetParams(Params):
     calibrator_width: int = Field(16, ge=1)
     calibrator_repeats: int = Field(3, ge=1)
     illumination_floor: float = Field(ILLUMINATION_FLOOR, gt=0.0, lt=1.0)
+    channels_last: bool = True
 
     @model_validator(mode="after")
     def _widths_match(self) -> AuxNetParams:
@@ -97,6 +100,7 @@ class AuxNet(Enhancer):
         calibrator_width: int = 16,
         calibrator_repeats: int = 3,
         illumination_floor: float = ILLUMINATION_FLOOR,
+        channels_last: bool = True,
     ) -> None:
         """Args: see :class:`AuxNetParams`."""
         super().__init__()
@@ -107,6 +111,7 @@ class AuxNet(Enhancer):
         self.stages = stages
         self.fe_wiring = fe_wiring
         self.floor = float(illumination_floor)
+        self.channels_last = bool(channels_last)
         self.stem = InceptionDilatedStem(3, branch_channels, dilations, reduction_channels)
         extra = 3 if fe_wiring == "once" else 0
         self.illumination = IlluminationEstimator(
@@ -145,14 +150,20 @@ class AuxNet(Enhancer):
             return torch.clamp(low / illumination, 0.0, 1.0)
         return torch.div(low, illumination, out=illumination).clamp_(0.0, 1.0)
 
+    def _layout(self, x: Tensor) -> Tensor:
+        if self.channels_last and x.dim() == 4:
+            return x.contiguous(memory_format=torch.channels_last)
+        return x
+
     def _stem_once(self, low: Tensor) -> Tensor | None:
         return self.stem(low) if self.fe_wiring == "once" else None
 
     # -- inference ------------------------------------------------------------------------
     def forward(self, low: Tensor) -> Tensor:
         """One basic block: ``(B, 3, H, W) in [0, 1] -> clamp(S / L^1, 0, 1)`` same shape."""
+        low = self._layout(low)
         illumination = self.illumination_step(low, self._stem_once(low))
-        return self.retinex_output(low, illumination)
+        return self.retinex_output(low, illumination).contiguous()
 
     # -- training -------------------------------------------------------------------------
     def forward_train(self, low: Tensor) -> dict[str, Tensor]:
@@ -173,6 +184,7 @@ class AuxNet(Enhancer):
             * ``calibrated_input``: ``V^T = S + E^T`` ``(B, 3, H, W)`` (the perceptual loss
               compares it with ``L^T``, Eq. 7).
         """
+        low = self._layout(low)
         features = self._stem_once(low)
         v = low
         illuminations, inputs, reflectances = [], [], []
@@ -184,7 +196,7 @@ class AuxNet(Enhancer):
             illuminations.append(illum)
             reflectances.append(r)
         return {
-            "pred": reflectances[0],
+            "pred": reflectances[0].contiguous(),
             "illuminations": torch.stack(illuminations, dim=1),
             "stage_inputs": torch.stack(inputs, dim=1),
             "reflectances": torch.stack(reflectances, dim=1),
