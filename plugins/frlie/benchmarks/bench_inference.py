@@ -109,15 +109,16 @@ def main() -> None:
     base = {r["model"]: r["seconds"] for r in results if r["model"] in BASELINES}
     cpu = platform.processor() or platform.machine()
     threads = results[0]["threads"] if results else "?"
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     print(f"# FRLIE inference at {W}x{H} (1 image), CPU {cpu}, torch threads {threads}, "
-          f"repeats {args.repeats}")
+          f"repeats {args.repeats}, load average at the end {load}")
     header = "| model | precision | params | s/img (median) | img/s | peak RSS MB | growth MB |"
     header += " × identity | × gamma |"
     print(header)
     print("|" + "---|" * 9)
     for r in results:
         ratios = [
-            f"{r['seconds'] / base[b]:.0f}" if b in base and base[b] > 0 else "n/a"
+            f"{r['seconds'] / base[b]:.1f}" if b in base and base[b] > 0 else "n/a"
             for b in BASELINES
         ]
         print(
