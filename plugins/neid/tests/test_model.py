@@ -194,3 +194,13 @@ def test_paper_init_is_normal_002_with_zero_bias():
     # PyTorch's default init: uniform weights (bounded by 1/sqrt(fan_in)) and non-zero biases
     assert torch.count_nonzero(default.encoder.levels[1][2].bias) > 0
     assert default.encoder.levels[1][2].weight.abs().max().item() <= 1 / 24 + 1e-6
+
+
+def test_mode_can_be_switched_on_a_built_model(tiny_widths):
+    model = build(tiny_widths)
+    x = torch.rand(1, 3, 10, 14)
+    with torch.no_grad():
+        assert model(x).shape == (1, 3, 10, 14)
+        model.mode = "field_to_command"
+        assert model.capabilities.scale == 2
+        assert model(x).shape == (1, 3, 20, 28)
