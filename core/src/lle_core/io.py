@@ -167,8 +167,8 @@ def write_image(path: str | os.PathLike[str], image: Tensor, *, quality: int = 9
         )
     p.parent.mkdir(parents=True, exist_ok=True)
     img = Image.fromarray(to_uint8(image))
-    kwargs: dict[str, int] = {}
     if p.suffix.lower() in (".jpg", ".jpeg", ".webp"):
-        kwargs["quality"] = int(quality)
-    img.save(p, **kwargs)
+        img.save(p, quality=int(quality))
+    else:
+        img.save(p)
     return p

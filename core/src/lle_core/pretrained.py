@@ -32,7 +32,7 @@ import os
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -239,7 +239,7 @@ def _load_hub() -> nn.Sequential:
         model = timm.create_model("vgg16", pretrained=True)
     except Exception as err:
         raise WeightsError(_instructions(f"{type(err).__name__}: {err}")) from None
-    features = _freeze(model.features)
+    features = _freeze(cast(nn.Sequential, model.features))
     _HUB_CACHE.append(features)
     return copy.deepcopy(features)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from pydantic import Field
 from torch import Tensor, nn
@@ -58,7 +58,10 @@ class CompositeLoss(LossTerm):
                 raise TypeError(f"composite terms must be LossTerm modules, got {type(t)!r}")
         self.terms = nn.ModuleList(built)
         self.log_names = _unique_names([t.term_name for t in built])
-        self.zero_for_identical = all(getattr(t, "zero_for_identical", True) for t in built)
+        # Instance value for readers; the class attribute stays True (the default terms).
+        self.zero_for_identical = all(  # type: ignore[misc]
+            getattr(t, "zero_for_identical", True) for t in built
+        )
 
     @property
     def needs_ground_truth(self) -> bool:
@@ -74,7 +77,8 @@ class CompositeLoss(LossTerm):
         """
         total: Tensor | None = None
         logs: dict[str, Tensor] = {}
-        for log_name, term in zip(self.log_names, self.terms, strict=True):
+        for log_name, module in zip(self.log_names, self.terms, strict=True):
+            term = cast(LossTerm, module)
             value = term.from_context(context)
             logs[f"l_{log_name}"] = value.detach()
             weighted = term.weight * value
