@@ -78,3 +78,12 @@ def test_frozen_autoencoder_stays_in_eval(tiny_model: torch.nn.Module) -> None:
     tiny_model.train()
     assert tiny_model.encoder.training
     assert all(p.requires_grad for p in tiny_model.autoencoder_parameters())
+
+
+def test_registered_capabilities_match_the_class() -> None:
+    from lle_core import registries
+    from lle_frlie.model import FRLIE
+
+    entry = registries()["model"].get("frlie.model")
+    assert entry.capabilities == FRLIE.default_capabilities
+    assert entry.capabilities.multiple_of == 4

@@ -70,6 +70,7 @@ def lle_register(register: RegisterFn) -> None:
             "min_size": 4,
             "receptive_field": 148,
             "tiling": "tile",
+            "dtypes": ("float32", "bfloat16"),
             "needs_ground_truth": True,
             "needs_weights": True,
         },

@@ -62,7 +62,7 @@ class FRLIE(Enhancer):
         min_size=MULTIPLE_OF,
         receptive_field=148,
         tiling="tile",
-        dtypes=("float32",),
+        dtypes=("float32", "bfloat16"),
         needs_ground_truth=True,
         needs_weights=True,
     )
