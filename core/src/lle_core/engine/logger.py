@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections import deque
 from pathlib import Path
 from typing import IO, Any
 
@@ -62,6 +63,7 @@ class RunLogger:
         self._task: TaskID | None = None
         self._plain = False
         self._t0 = time.monotonic()
+        self._recent: deque[tuple[float, int]] = deque(maxlen=50)
         self._start_step = start_step
         self.total_steps = total_steps
         if not enabled:
@@ -74,12 +76,13 @@ class RunLogger:
             if console.is_terminal:
                 self._progress = Progress(
                     TextColumn("[bold]train"),
-                    BarColumn(),
+                    BarColumn(bar_width=20),
                     MofNCompleteColumn(),
                     TextColumn("ep {task.fields[epoch]}"),
-                    TextColumn("{task.fields[info]}"),
                     TimeElapsedColumn(),
+                    TextColumn("eta"),
                     TimeRemainingColumn(),
+                    TextColumn("{task.fields[info]}"),
                     console=console,
                     transient=False,
                 )
@@ -117,12 +120,17 @@ class RunLogger:
         """Advance the progress display; when ``write``, record the step's values."""
         if not self.enabled:
             return
-        elapsed = max(time.monotonic() - self._t0, 1e-9)
-        its = (step - self._start_step) / elapsed
+        now = time.monotonic()
+        self._recent.append((now, step))
+        first_t, first_step = self._recent[0]
+        if len(self._recent) > 1:  # rate over the last steps (setup time left out)
+            its = (step - first_step) / max(now - first_t, 1e-9)
+        else:
+            its = (step - self._start_step) / max(now - self._t0, 1e-9)
         if self._progress is not None and self._task is not None:
-            info = "  ".join(f"{k} {_fmt(v)}" for k, v in logs.items())
+            info = " ".join(f"{k}={v:.4g}" for k, v in logs.items())
             self._progress.update(
-                self._task, completed=step, epoch=epoch, info=f"{info}  lr {lr:.2e}  {its:.2f} it/s"
+                self._task, completed=step, epoch=epoch, info=f"{info} lr={lr:.2g} {its:.2f}it/s"
             )
         if not write:
             return
