@@ -91,6 +91,32 @@ def test_sixteen_bit_png(tmp_path):
     assert 0 < float(t[0, 0, 1]) < 1 / 255
 
 
+def _write_png16_rgb(path, arr: np.ndarray) -> None:
+    """Minimal PNG encoder for 16-bit RGB (pillow cannot write that mode)."""
+    import struct
+    import zlib
+
+    h, w, _ = arr.shape
+    raw = b"".join(b"\x00" + arr[i].astype(">u2").tobytes() for i in range(h))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def test_sixteen_bit_colour_png_read_with_8bit_precision(tmp_path):
+    arr = np.array([[[0, 1, 65535], [32768, 257, 1000]]], dtype=np.uint16)
+    _write_png16_rgb(tmp_path / "c16.png", arr)
+    t = read_image(tmp_path / "c16.png")
+    _check(t, 1, 2)
+    expected = torch.from_numpy(arr.astype(np.float32) / 65535).permute(2, 0, 1)
+    assert (t - expected).abs().max() <= 1 / 255  # pillow keeps the high byte only
+
+
 def test_exif_orientation_applied(tmp_path):
     arr = _rgb(2, 4)  # stored landscape
     img = Image.fromarray(arr)
