@@ -110,8 +110,10 @@ def main() -> None:
     cpu = platform.processor() or platform.machine()
     threads = results[0]["threads"] if results else "?"
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    print(f"# FRLIE inference at {W}x{H} (1 image), CPU {cpu}, torch threads {threads}, "
-          f"repeats {args.repeats}, load average at the end {load}")
+    print(
+        f"# FRLIE inference at {W}x{H} (1 image), CPU {cpu}, torch threads {threads}, "
+        f"repeats {args.repeats}, load average at the end {load}"
+    )
     header = "| model | precision | params | s/img (median) | img/s | peak RSS MB | growth MB |"
     header += " × identity | × gamma |"
     print(header)

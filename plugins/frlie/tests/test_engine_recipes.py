@@ -39,8 +39,12 @@ def test_recipes_validate_with_paper_settings(recipe: str) -> None:
     elif recipe == "wo_fr":
         assert weights == {"core.mse": 100.0, "core.ssim": 0.5, "frlie.hue": 0.05}
     else:
-        assert weights == {"core.mse": 100.0, "frlie.feature_matching": 0.2,
-                           "core.ssim": 0.5, "frlie.hue": 0.05}
+        assert weights == {
+            "core.mse": 100.0,
+            "frlie.feature_matching": 0.2,
+            "core.ssim": 0.5,
+            "frlie.hue": 0.05,
+        }
 
 
 def test_two_stages_through_the_engine(tmp_path: Path) -> None:

@@ -32,8 +32,9 @@ def test_encoder_reduces_by_four() -> None:
 
 @pytest.mark.parametrize("upsample", ["bilinear", "pixelshuffle"])
 def test_both_decoders_run(upsample: str) -> None:
-    model = create("model", "frlie.model", base_channels=4, num_blocks=1, context_channels=4,
-                   upsample=upsample).eval()
+    model = create(
+        "model", "frlie.model", base_channels=4, num_blocks=1, context_channels=4, upsample=upsample
+    ).eval()
     with torch.no_grad():
         y = model(torch.rand(1, 3, 16, 16))
     assert y.shape == (1, 3, 16, 16)
@@ -54,8 +55,9 @@ def test_luminance_post_blend_formula() -> None:
 def test_post_blend_option_changes_inference_only() -> None:
     torch.manual_seed(0)
     plain = create("model", "frlie.model", base_channels=4, num_blocks=1, context_channels=4)
-    blended = create("model", "frlie.model", base_channels=4, num_blocks=1, context_channels=4,
-                     post_blend=True)
+    blended = create(
+        "model", "frlie.model", base_channels=4, num_blocks=1, context_channels=4, post_blend=True
+    )
     blended.load_state_dict(plain.state_dict())
     plain.eval()
     blended.eval()

@@ -47,11 +47,15 @@ def test_stage2_refuses_without_checkpoint(make_tiny_model: ModelFactory) -> Non
     assert "trainer.stage1_checkpoint" in msg and "allow_untrained_autoencoder" in msg
     # through the registry too
     with pytest.raises(ConfigError, match="stage1_checkpoint"):
-        create("trainer", {"type": "frlie.two_stage", "stage": 2},
-               runtime={"model": make_tiny_model(), "loss": _Sum()})
+        create(
+            "trainer",
+            {"type": "frlie.two_stage", "stage": 2},
+            runtime={"model": make_tiny_model(), "loss": _Sum()},
+        )
     # the explicit opt-out works
-    scheme = TwoStageScheme(model=make_tiny_model(), loss=_Sum(), stage=2,
-                            allow_untrained_autoencoder=True)
+    scheme = TwoStageScheme(
+        model=make_tiny_model(), loss=_Sum(), stage=2, allow_untrained_autoencoder=True
+    )
     assert scheme.loaded_keys == []
 
 
@@ -115,8 +119,10 @@ def test_stage2_freezes_encoder_decoder_bit_exact(
 ) -> None:
     model = make_tiny_model()
     scheme = TwoStageScheme(model=model, loss=_Sum(), stage=2, allow_untrained_autoencoder=True)
-    frozen_before = {**{f"encoder.{k}": v for k, v in _snapshot(model.encoder).items()},
-                     **{f"decoder.{k}": v for k, v in _snapshot(model.decoder).items()}}
+    frozen_before = {
+        **{f"encoder.{k}": v for k, v in _snapshot(model.encoder).items()},
+        **{f"decoder.{k}": v for k, v in _snapshot(model.decoder).items()},
+    }
     frnet_before = _snapshot(model.frnet)
     trained = {id(p) for p in scheme.parameters()}
     assert trained == {id(p) for p in model.frnet.parameters()}
@@ -130,8 +136,10 @@ def test_stage2_freezes_encoder_decoder_bit_exact(
         result = scheme.training_step(paired_batch(seed=step))
         result.loss.backward()
         opt.step()
-    after = {**{f"encoder.{k}": v for k, v in model.encoder.state_dict().items()},
-             **{f"decoder.{k}": v for k, v in model.decoder.state_dict().items()}}
+    after = {
+        **{f"encoder.{k}": v for k, v in model.encoder.state_dict().items()},
+        **{f"decoder.{k}": v for k, v in model.decoder.state_dict().items()},
+    }
     for k, v in frozen_before.items():
         assert torch.equal(v, after[k]), f"{k} moved in stage 2"
     assert any(k.endswith("running_mean") for k in frozen_before)
@@ -171,8 +179,9 @@ def test_fm_target_high_and_low(make_tiny_model: ModelFactory, paired_batch: Bat
         assert torch.allclose(out["feat_target"], model.encode(batch["high"]), atol=1e-6)
     assert not out["feat_target"].requires_grad
     assert out["feat_restored"].requires_grad
-    low = TwoStageScheme(model=model, loss=_Sum(), stage=2, allow_untrained_autoencoder=True,
-                         fm_target="low")
+    low = TwoStageScheme(
+        model=model, loss=_Sum(), stage=2, allow_untrained_autoencoder=True, fm_target="low"
+    )
     out_low = low.training_step(batch).outputs
     assert torch.allclose(out_low["feat_target"], out_low["feat_low"])
 

@@ -48,8 +48,9 @@ def test_two_stage_training_smoke(
     batch = paired_batch(seed=0, size=32, batch=4)
 
     model1 = make_tiny_model(seed=0)
-    stage1 = TwoStageScheme(model=model1, loss=create("loss", recipe("paper_stage1")["loss"]),
-                            stage=1)
+    stage1 = TwoStageScheme(
+        model=model1, loss=create("loss", recipe("paper_stage1")["loss"]), stage=1
+    )
     losses1 = run_steps(stage1, batch, lr=2e-3)
     assert all(torch.isfinite(torch.tensor(losses1)))
     assert dropped(losses1), losses1
@@ -58,8 +59,12 @@ def test_two_stage_training_smoke(
     save_file({k: v.contiguous() for k, v in model1.state_dict().items()}, str(ckpt))
 
     model2 = make_tiny_model(seed=5)
-    stage2 = TwoStageScheme(model=model2, loss=create("loss", recipe("paper_stage2")["loss"]),
-                            stage=2, stage1_checkpoint=str(ckpt))
+    stage2 = TwoStageScheme(
+        model=model2,
+        loss=create("loss", recipe("paper_stage2")["loss"]),
+        stage=2,
+        stage1_checkpoint=str(ckpt),
+    )
     result = stage2.training_step(batch)
     assert {"l_dec", "l_fm", "l_hue"} <= set(result.logs)
     losses2 = run_steps(stage2, batch, lr=2e-3)

@@ -25,7 +25,9 @@ def lle_register(register: RegisterFn) -> None:
     """Register the FRLIE blocks, model, losses and training scheme."""
     p = "lle_frlie.params"
     register(
-        "block", "autoencoder", "lle_frlie.autoencoder:AutoEncoder",
+        "block",
+        "autoencoder",
+        "lle_frlie.autoencoder:AutoEncoder",
         params=f"{p}:AutoEncoderParams",
         summary="Encoder E (3→4c at 1/4) + decoder D (bilinear or pixel-shuffle) reconstructor",
         paper=f"{PAPER}, Sec. 2.1, Eq. 1",
@@ -33,35 +35,45 @@ def lle_register(register: RegisterFn) -> None:
         example={"base_channels": 4},
     )
     register(
-        "block", "context_block", "lle_frlie.blocks:ContextBlock",
+        "block",
+        "context_block",
+        "lle_frlie.blocks:ContextBlock",
         params=f"{p}:ContextBlockParams",
         summary="1×1 reduce, parallel dilated 3×3 (1,2,3,4) + LReLU, 1×1 fuse, residual",
         paper=f"{PAPER}, Sec. 2.2 (context block of SADNet)",
         example={"channels": 8, "mid_channels": 4},
     )
     register(
-        "block", "res_block", "lle_frlie.blocks:ResBlock",
+        "block",
+        "res_block",
+        "lle_frlie.blocks:ResBlock",
         params=f"{p}:ResBlockParams",
         summary="EDSR residual block: x + conv(lrelu(conv(x))), no norm",
         paper=f"{PAPER}, Sec. 2.2",
         example={"channels": 8},
     )
     register(
-        "block", "frblock", "lle_frlie.blocks:FRBlock",
+        "block",
+        "frblock",
+        "lle_frlie.blocks:FRBlock",
         params=f"{p}:FRBlockParams",
         summary="Feature restoration block: context block + 2 residual blocks",
         paper=f"{PAPER}, Sec. 2.2, Fig. 3",
         example={"channels": 8, "mid_channels": 4},
     )
     register(
-        "block", "frnet", "lle_frlie.blocks:FRNet",
+        "block",
+        "frnet",
+        "lle_frlie.blocks:FRNet",
         params=f"{p}:FRNetParams",
         summary="Feature restoration net: F + FRBlocks(F) (4 blocks, 128 channels)",
         paper=f"{PAPER}, Sec. 2.2, Eq. 2",
         example={"width": 8, "num_blocks": 1, "mid_channels": 4},
     )
     register(
-        "model", "model", "lle_frlie.model:FRLIE",
+        "model",
+        "model",
+        "lle_frlie.model:FRLIE",
         params=f"{p}:FRLIEParams",
         summary="FRLIE enhancer D(FRNet(E(x))), optional luminance post-blend",
         paper=f"{PAPER}, Sec. 2, Fig. 3",
@@ -77,19 +89,25 @@ def lle_register(register: RegisterFn) -> None:
         example={k: v for k, v in TINY_MODEL.items() if k != "type"},
     )
     register(
-        "loss", "hue", "lle_frlie.losses:HueLoss",
+        "loss",
+        "hue",
+        "lle_frlie.losses:HueLoss",
         params=f"{p}:HueLossParams",
         summary="Circular hue distance min(Δ, 360−Δ) in degrees, mean / 360 (code) or 180",
         paper=f"{PAPER}, Eq. 6 (as implemented by the official code)",
     )
     register(
-        "loss", "feature_matching", "lle_frlie.losses:FeatureMatchingLoss",
+        "loss",
+        "feature_matching",
+        "lle_frlie.losses:FeatureMatchingLoss",
         params=f"{p}:FeatureMatchingParams",
         summary="L1 between restored and target features (feat_restored vs feat_target)",
         paper=f"{PAPER}, Eq. 3",
     )
     register(
-        "trainer", "two_stage", "lle_frlie.scheme:TwoStageScheme",
+        "trainer",
+        "two_stage",
+        "lle_frlie.scheme:TwoStageScheme",
         params=f"{p}:TwoStageParams",
         summary="Stage 1 trains E/D on normal-light images; stage 2 trains FRNet with E/D frozen",
         paper=f"{PAPER}, Sec. 2.1-2.2, Eq. 7",

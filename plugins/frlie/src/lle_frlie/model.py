@@ -170,4 +170,3 @@ class FRLIE(Enhancer):
         if self.post_blend:
             pred = luminance_post_blend(pred, low)
         return pred
-

@@ -70,8 +70,13 @@ class TwoStageScheme(TrainingScheme):
         missing = [name for name in _PARTS if not hasattr(model, name)]
         if missing:
             raise ConfigError(
-                [("model", f"frlie.two_stage needs an FRLIE-like model; "
-                  f"{type(model).__name__} lacks {', '.join(missing)}")]
+                [
+                    (
+                        "model",
+                        f"frlie.two_stage needs an FRLIE-like model; "
+                        f"{type(model).__name__} lacks {', '.join(missing)}",
+                    )
+                ]
             )
         if stage not in (1, 2, "end_to_end"):
             raise ConfigError([("trainer.stage", f"must be 1, 2 or 'end_to_end', got {stage!r}")])
@@ -88,24 +93,27 @@ class TwoStageScheme(TrainingScheme):
                 self.loaded_keys = load_autoencoder_weights(model, stage1_checkpoint)
             elif not allow_untrained_autoencoder:
                 raise ConfigError(
-                    [(
-                        "trainer.stage1_checkpoint",
-                        "stage 2 trains FRNet against a frozen encoder/decoder and needs the "
-                        "stage-1 weights: pass --set trainer.stage1_checkpoint=PATH/TO/"
-                        "stage1.safetensors (the checkpoint of a `frlie:paper_stage1` run), or "
-                        "set trainer.allow_untrained_autoencoder=true to run with untrained "
-                        "E/D on purpose",
-                    )]
+                    [
+                        (
+                            "trainer.stage1_checkpoint",
+                            "stage 2 trains FRNet against a frozen encoder/decoder and needs the "
+                            "stage-1 weights: pass --set trainer.stage1_checkpoint=PATH/TO/"
+                            "stage1.safetensors (the checkpoint of a `frlie:paper_stage1` run), or "
+                            "set trainer.allow_untrained_autoencoder=true to run with untrained "
+                            "E/D on purpose",
+                        )
+                    ]
                 )
         self._set_frozen(stage == 2)
 
     # -- what is trained ------------------------------------------------------------------
     def _set_frozen(self, frozen: bool) -> None:
-        freeze = getattr(self.model, "freeze_autoencoder", None)
+        m: Any = self.model
+        freeze = getattr(m, "freeze_autoencoder", None)
         if callable(freeze):
             freeze(frozen)
         else:  # a duck-typed model: freeze by hand (train() below keeps eval mode)
-            for part in (self.model.encoder, self.model.decoder):
+            for part in (m.encoder, m.decoder):
                 for p in part.parameters():
                     p.requires_grad_(not frozen)
 
