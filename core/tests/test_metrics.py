@@ -109,6 +109,7 @@ def test_registered_metrics():
     m = create("metric", "core.psnr")
     assert isinstance(m, PSNRMetric) and m.name == "psnr" and m.higher_is_better
     assert "per image" in m.protocol and "8-bit" in m.protocol
+    assert PSNRMetric.protocol == m.protocol and "valid" in SSIMMetric.protocol
     g = create("metric", {"type": "core.ssim", "gt_mean": True})
     assert isinstance(g, SSIMMetric) and g.name == "ssim_gtmean" and "GT-mean" in g.protocol
     x, y = _rand(3, 3, 12, 12, seed=4), _rand(3, 3, 12, 12, seed=5)

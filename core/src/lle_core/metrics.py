@@ -148,22 +148,34 @@ def _suffix(gt_mean: bool, quantize: bool) -> str:
     return "; ".join(parts)
 
 
+def _psnr_protocol(gt_mean: bool, quantize: bool) -> str:
+    return (
+        "PSNR on RGB, data range 1, images clamped to [0,1], "
+        f"{_suffix(gt_mean, quantize)}; MSE per image (capped at 100 dB); mean over images"
+    )
+
+
+def _ssim_protocol(gt_mean: bool, quantize: bool, padding: str) -> str:
+    return (
+        "SSIM on RGB per channel, Gaussian 11x11 sigma 1.5, K1 0.01 K2 0.03, data range 1, "
+        f"{padding} windows, images clamped to [0,1], {_suffix(gt_mean, quantize)}; "
+        "map mean per image; mean over images"
+    )
+
+
 class PSNRMetric(Metric):
     """PSNR (``core.psnr``): per-image dB, higher is better; see :func:`psnr`."""
 
     name = "psnr"
     higher_is_better = True
+    protocol = _psnr_protocol(False, True)
 
     def __init__(self, *, gt_mean: bool = False, quantize: bool = True) -> None:
         """Args: gt_mean, quantize: see :func:`psnr`."""
         self.gt_mean = gt_mean
         self.quantize = quantize
         self.name = "psnr_gtmean" if gt_mean else "psnr"  # type: ignore[misc]
-        self.protocol = (  # type: ignore[misc]
-            "PSNR on RGB, data range 1, images clamped to [0,1], "
-            f"{_suffix(gt_mean, quantize)}; MSE per image (capped at 100 dB); "
-            "mean over images"
-        )
+        self.protocol = _psnr_protocol(gt_mean, quantize)  # type: ignore[misc]
 
     def __call__(self, pred: Tensor, target: Tensor) -> Tensor:
         """``(B, 3, H, W)`` pair -> ``(B,)`` dB."""
@@ -175,6 +187,7 @@ class SSIMMetric(Metric):
 
     name = "ssim"
     higher_is_better = True
+    protocol = _ssim_protocol(False, True, "valid")
 
     def __init__(
         self,
@@ -188,11 +201,7 @@ class SSIMMetric(Metric):
         self.quantize = quantize
         self.padding: Literal["valid", "same"] = padding
         self.name = "ssim_gtmean" if gt_mean else "ssim"  # type: ignore[misc]
-        self.protocol = (  # type: ignore[misc]
-            "SSIM on RGB per channel, Gaussian 11x11 sigma 1.5, K1 0.01 K2 0.03, data range 1, "
-            f"{padding} windows, images clamped to [0,1], {_suffix(gt_mean, quantize)}; "
-            "map mean per image; mean over images"
-        )
+        self.protocol = _ssim_protocol(gt_mean, quantize, padding)  # type: ignore[misc]
 
     def __call__(self, pred: Tensor, target: Tensor) -> Tensor:
         """``(B, 3, H, W)`` pair -> ``(B,)``."""
