@@ -183,3 +183,13 @@ def test_recipe_from_a_plugin_package(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_unknown_plugin_recipe():
     with pytest.raises(ConfigError, match="no installed plugin 'nosuchplugin'"):
         load_run_config("nosuchplugin:paper")
+
+
+def test_data_dir_alone_makes_a_paired_folder_training_set(tmp_path: Path):
+    data = base()
+    del data["data"]
+    cfg = load_run_config(data, data_dir=tmp_path, val_dir=tmp_path)
+    assert cfg.data.train.name == "core.paired_folder"
+    assert cfg.data.train.to_dict()["root"] == str(tmp_path)
+    assert cfg.data.val.name == "core.paired_folder"
+    assert cfg.data.batch_size == 8

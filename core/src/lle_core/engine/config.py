@@ -25,6 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from lle_core.errors import ConfigError
 from lle_core.spec import ComponentSpec, SpecOf, _flatten, load_config_file
 
+#: Dataset type used when ``--data``/``--val`` fill a config that names none.
+DEFAULT_DATASET = "core.paired_folder"
+
 #: ``plugin:recipe`` (a recipe shipped as package data), as opposed to a file path.
 _RECIPE_RE = re.compile(r"^(?P<plugin>[A-Za-z_][\w-]*):(?P<recipe>[\w.-]+)$")
 
@@ -227,7 +230,7 @@ def load_run_config(
             (package data ``lle_<plugin>/recipes/<recipe>.yaml``).
         overrides: ``"a.b=value"`` strings (values parsed as YAML) or a mapping of dotted keys
             to values, applied before validation.
-        data_dir: Fills ``data.train.root``.
+        data_dir: Fills ``data.train.root`` (``data.train`` defaults to ``core.paired_folder``).
         val_dir: Fills ``data.val.root`` (``data.val`` defaults to the training set's type).
 
     Returns:
@@ -252,13 +255,16 @@ def load_run_config(
     for key, value in _parse_overrides(overrides):
         _set_path(data, key, value, source=label)
     if data_dir is not None:
+        section = data.get("data")
+        if not isinstance(section, dict) or not section.get("train"):
+            _set_path(data, "data.train", {"type": DEFAULT_DATASET}, source=label)
         _set_path(data, "data.train.root", str(data_dir), source=label)
     if val_dir is not None:
         data_section = data.get("data")
         if not isinstance(data_section, dict) or not data_section.get("val"):
             train = data_section.get("train") if isinstance(data_section, dict) else None
             type_ = train.get("type") if isinstance(train, dict) else train
-            _set_path(data, "data.val", {"type": type_ or "core.paired_folder"}, source=label)
+            _set_path(data, "data.val", {"type": type_ or DEFAULT_DATASET}, source=label)
         _set_path(data, "data.val.root", str(val_dir), source=label)
     return validate_run_config(data, source=label)
 

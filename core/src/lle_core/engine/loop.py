@@ -76,6 +76,7 @@ class Run:
         rank: Process rank (0 logs and checkpoints).
         world_size: Number of processes.
         steps_per_epoch: Optimizer steps per epoch on each process.
+        logger: The run's logger (rank 0 writes; use :meth:`log`).
     """
 
     config: RunConfig
@@ -551,6 +552,15 @@ class _Trainer:
         self.last_val_step = self.step
         if self.val_set is None or not self.ctx.is_main:
             return
+        # Validation must not move the training RNG streams: a resumed run validates at other
+        # steps (at the end of each session) than an uninterrupted one.
+        saved = rng_state()
+        try:
+            self._run_validation()
+        finally:
+            set_rng_state(saved)
+
+    def _run_validation(self) -> None:
         loss_fn = None
         if self.cfg.train.best_metric == "loss":
 
