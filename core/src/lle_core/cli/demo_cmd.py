@@ -65,6 +65,12 @@ def add_parser(sub: Any) -> None:
         help="darkened versions of each training photo (default 6)",
     )
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="torch CPU threads (default: one per core, 1 on a busy machine)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress display")
     p.set_defaults(func=run_demo_cmd)
 
@@ -93,6 +99,7 @@ def run_demo_cmd(args: argparse.Namespace) -> int:
         lr=args.lr,
         variants=args.variants,
         seed=args.seed,
+        threads=args.threads,
         progress=not args.no_progress,
     )
     result = run_demo(opts)
