@@ -7,9 +7,12 @@ from pathlib import Path
 import pytest
 import torch
 
+import lle_core
+from lle_core import create
 from lle_core.engine import load_model, load_run_config, train
 from lle_core.errors import ConfigError
 from lle_core.testing.strategies import make_image_folders
+from lle_frlie.model import luminance_post_blend
 
 TINY = {
     "model.base_channels": 4,
@@ -71,3 +74,11 @@ def test_two_stages_through_the_engine(tmp_path: Path) -> None:
         not torch.equal(v, stage2.frnet.state_dict()[k])
         for k, v in stage1.frnet.state_dict().items()
     )
+
+    # inference with the post-blend on a stage-2 checkpoint (the model card's Python example)
+    tiny = {"type": "frlie.model", "base_channels": 4, "num_blocks": 1, "context_channels": 4}
+    blended = create("model", {**tiny, "post_blend": True})
+    image = torch.rand(1, 3, 22, 30) * 0.3
+    out = lle_core.enhance(blended, image, weights=result2.latest_checkpoint, tile="off")
+    plain = lle_core.enhance(stage2, image, tile="off")
+    assert torch.allclose(out, luminance_post_blend(plain, image), atol=1e-5)
