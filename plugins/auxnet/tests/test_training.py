@@ -61,7 +61,7 @@ def test_training_step_without_any_high_image() -> None:
     result.loss.backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
     assert model.calibrator.conv_in[0].weight.grad is not None  # K_xi is trained too
-    assert {"l_stage_fidelity", "l_stage_smoothness"} <= set(result.logs)
+    assert {"l_fidelity", "l_smoothness"} <= set(result.logs)
 
 
 def test_high_images_are_ignored() -> None:

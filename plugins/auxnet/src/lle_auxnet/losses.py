@@ -63,13 +63,25 @@ class FidelityParams(LossParams):
     """Parameters of :class:`StageFidelityLoss` (only the common ``weight``/``name``/``keys``)."""
 
 
-class StageFidelityLoss(LossTerm):
+class _StageLossTerm(LossTerm):
+    """A loss over stage tensors, logged as ``l_<default_name>`` unless ``name`` is given."""
+
+    inputs: ClassVar[tuple[str, ...]] = ("illuminations", "stage_inputs")
+    default_name: ClassVar[str] = "stage"
+
+    def __init__(self, *, name: str | None = None, **common: Any) -> None:
+        """Args: ``weight``, ``name``, ``keys`` (see :class:`lle_core.interfaces.LossParams`)."""
+        super().__init__(name=name or self.default_name, **common)
+
+
+class StageFidelityLoss(_StageLossTerm):
     """Stage fidelity ``Σ_t ||L^t − (S + E^{t−1})||²`` (paper Eq. 5, per-stage mean as in SCI).
 
     Inputs: ``illuminations`` and ``stage_inputs``, ``(B, T, 3, H, W)`` or ``(B, 3, H, W)``.
+    Logged as ``l_fidelity``.
     """
 
-    inputs: ClassVar[tuple[str, ...]] = ("illuminations", "stage_inputs")
+    default_name: ClassVar[str] = "fidelity"
 
     def compute(self, illuminations: Tensor, stage_inputs: Tensor) -> Tensor:  # type: ignore[override]
         """Return the unweighted fidelity (a non-negative scalar)."""
@@ -173,14 +185,15 @@ class SmoothnessParams(LossParams):
     radius: int = Field(2, ge=1)
 
 
-class StageSmoothnessLoss(LossTerm):
+class StageSmoothnessLoss(_StageLossTerm):
     """Illumination smoothness ``L_s`` (paper Eq. 6) on every stage's ``L^t``, summed over stages.
 
     Inputs: ``illuminations`` and ``stage_inputs`` (the guide of ``sci_weighted``; unused by
     ``isotropic``), ``(B, T, 3, H, W)`` or ``(B, 3, H, W)``. Never NaN (no sqrt of a product).
+    Logged as ``l_smoothness``.
     """
 
-    inputs: ClassVar[tuple[str, ...]] = ("illuminations", "stage_inputs")
+    default_name: ClassVar[str] = "smoothness"
     zero_for_identical: ClassVar[bool] = False
 
     def __init__(
