@@ -9,6 +9,16 @@ import torch
 TINY = [4, 8, 8, 8, 8]
 
 
+@pytest.fixture(autouse=True)
+def single_thread():
+    """One intra-op thread: tiny convs on a shared 2-core machine are far faster (no
+    oversubscription); restored afterwards for the other plugins' tests."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def tiny_widths() -> list[int]:
     return list(TINY)

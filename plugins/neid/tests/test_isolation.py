@@ -24,6 +24,7 @@ from lle_core.plugins import loaded_plugin_ids
 from lle_neid.hooks import PAPER_LOSS
 
 torch.manual_seed(0)
+torch.set_num_threads(1)
 report = {"plugins": sorted(loaded_plugin_ids())}
 for fusion in ("neid.channel_ff", "core.add"):
     model = create("model", {"type": "neid.model", "widths": [4, 4, 8, 8, 8], "fusion": fusion})
