@@ -149,7 +149,7 @@ CHILD = textwrap.dedent("""
     from lle_core.engine.toys import register_toys
     from lle_core.spec import create
     register_toys()
-    model = create("model", {"type": "toy.cnn", "width": 256})
+    model = create("model", {"type": "toy.cnn", "width": 2048})
     out = sys.argv[1]
     step = 0
     while True:

@@ -174,7 +174,7 @@ class RunConfig(_Section):
     @property
     def model_spec(self) -> ComponentSpec:
         """The validated model spec."""
-        return self.model  # type: ignore[no-any-return]
+        return self.model
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain data (specs with every default filled in)."""

@@ -31,6 +31,7 @@ from lle_core.engine.optim import build_optimizer, build_scheduler
 from lle_core.engine.sampling import EpochSampler
 from lle_core.engine.validate import model_capabilities, validate
 from lle_core.errors import CheckpointError, ConfigError
+from lle_core.interfaces import LossTerm, StepResult
 
 LATEST = "latest"
 BEST = "best"
@@ -104,11 +105,12 @@ class Run:
 class _SingleTerm(nn.Module):
     """Makes a single loss term behave like a composite: ``context -> (total, logs)``."""
 
-    def __init__(self, term: nn.Module) -> None:
+    def __init__(self, term: LossTerm) -> None:
         super().__init__()
         self.term = term
 
     def forward(self, context: Mapping[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
+        """``(weight · term(context), {"l_<name>": term(context)})``."""
         value = self.term.from_context(context)
         weight = float(getattr(self.term, "weight", 1.0))
         name = getattr(self.term, "term_name", "loss")
@@ -123,8 +125,6 @@ def build_loss(spec: Any) -> nn.Module | None:
     """Build the loss; a single term is wrapped so that it returns ``(total, logs)``."""
     if spec is None:
         return None
-    from lle_core.interfaces import LossTerm
-
     loss = spec.build()
     composite = type(loss).__name__ == "CompositeLoss" or hasattr(loss, "terms")
     if isinstance(loss, LossTerm) and not composite:
@@ -536,8 +536,6 @@ class _Trainer:
             self.scheduler.step()
         if self.ema is not None:
             self.ema.update(self.scheme.inference_model())
-        from lle_core.interfaces import StepResult
-
         result = StepResult(loss.detach(), logs, outputs)
         return {"loss": float(loss.detach()), **logs}, result
 

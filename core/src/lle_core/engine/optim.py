@@ -21,9 +21,8 @@ def build_optimizer(params: Iterable[nn.Parameter], cfg: OptimConfig) -> torch.o
     if not params:
         raise ValueError("the training scheme has no trainable parameters")
     cls = torch.optim.AdamW if cfg.name == "adamw" else torch.optim.Adam
-    return cls(
-        params, lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps, weight_decay=cfg.weight_decay
-    )
+    beta1, beta2 = cfg.betas
+    return cls(params, lr=cfg.lr, betas=(beta1, beta2), eps=cfg.eps, weight_decay=cfg.weight_decay)
 
 
 def lr_factor(cfg: ScheduleConfig, base_lr: float, length: int | None) -> Callable[[int], float]:
