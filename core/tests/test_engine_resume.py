@@ -122,3 +122,28 @@ def test_crash_between_state_and_weights_is_repaired_on_resume(tmp_path: Path, m
     state = ckpt.load_state(tmp_path / "latest.state.pt")
     exported, _ = ckpt.read_checkpoint(weights)
     assert all(torch.equal(exported[k], state["ema"][k]) for k in exported)
+
+
+def test_ctrl_c_saves_latest_and_the_run_resumes(tmp_path: Path):
+    import signal
+
+    from lle_core.engine.schemes import SupervisedScheme
+    from lle_core.registry import Entry, registries
+
+    class Interrupting(SupervisedScheme):
+        def on_step_end(self, step, result):
+            if step == 2:
+                signal.raise_signal(signal.SIGINT)  # as if the user pressed Ctrl-C
+
+    registries().add(Entry("trainer", "toy.interrupting", Interrupting, plugin="toy"))
+    before = signal.getsignal(signal.SIGINT)
+    data = config(5)
+    data["trainer"] = "toy.interrupting"
+    with pytest.raises(KeyboardInterrupt, match="step 2"):
+        train(data, out_dir=tmp_path, progress=False)
+    assert ckpt.load_state(tmp_path / "latest.state.pt")["step"] == 2
+    assert ckpt.weights_step(tmp_path / "latest.safetensors") == 2
+    assert "interrupted at step 2" in (tmp_path / "train.log").read_text()
+    assert signal.getsignal(signal.SIGINT) is before  # the engine's handler is removed
+    data["trainer"] = "core.supervised"
+    assert train(data, out_dir=tmp_path, resume="auto", progress=False).steps == 5

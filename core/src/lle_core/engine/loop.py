@@ -11,6 +11,8 @@ import contextlib
 import math
 import os
 import random
+import signal
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -647,9 +649,40 @@ class _Trainer:
             start_step=self.step,
         )
         try:
-            return self._loop(state_path)
+            with self._catch_interrupt():
+                return self._loop(state_path)
         finally:
             self.logger.close()
+
+    @contextlib.contextmanager
+    def _catch_interrupt(self) -> Iterator[None]:
+        """First Ctrl-C: finish the step, save ``latest``, then stop; a second one aborts."""
+        self._interrupted = False
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.getsignal(signal.SIGINT)
+
+        def handler(signum: int, frame: Any) -> None:
+            if self._interrupted:
+                raise KeyboardInterrupt
+            self._interrupted = True
+
+        signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def _stop_if_interrupted(self) -> None:
+        if not self.ctx.any_flag(self._interrupted):
+            return
+        self._save_latest()
+        self.logger.info(
+            f"interrupted at step {self.step}: saved {self.latest_path}; continue with "
+            "--resume auto (resume='auto')"
+        )
+        raise KeyboardInterrupt(f"training interrupted at step {self.step} (latest saved)")
 
     def _loop(self, state_path: Path | None) -> RunResult:
         cfg, ctx = self.cfg, self.ctx
@@ -684,6 +717,7 @@ class _Trainer:
                 if cfg.train.ckpt_every and self.step % cfg.train.ckpt_every == 0:
                     self._save_latest()
                 run.step, run.epoch = self.step, self.epoch
+                self._stop_if_interrupted()
                 stopped = self._budget_reached()
                 if stopped is not None:
                     break
