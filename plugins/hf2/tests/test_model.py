@@ -72,7 +72,7 @@ def test_ablation_variants_build_and_run(variant: str) -> None:
     model.eval()
     with torch.no_grad():
         y = model(x)
-    assert y.shape == x.shape and 0.0 <= y.min() and y.max() <= 1.0
+    assert y.shape == x.shape and y.min() >= 0.0 and y.max() <= 1.0
 
 
 def test_ablation_fusions_are_what_table3_says() -> None:
@@ -105,7 +105,7 @@ def test_enhance_keeps_size() -> None:
     x = torch.rand(1, 3, 37, 50)
     out = enhance(model, x)
     assert tuple(out.shape[-2:]) == (37, 50)
-    assert 0.0 <= float(out.min()) and float(out.max()) <= 1.0
+    assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
 
 
 def test_separate_encoder_and_skip_fusions() -> None:
@@ -128,7 +128,7 @@ def test_options_run() -> None:
         model = create("model", small(**params)).eval()
         with torch.no_grad():
             y = model(x)
-        assert y.shape == x.shape and 0.0 <= y.min() and y.max() <= 1.0, params
+        assert y.shape == x.shape and y.min() >= 0.0 and y.max() <= 1.0, params
     assert create("model", small(use_prior=False)).backbone is None
 
 
@@ -143,14 +143,14 @@ class _WrongBackbone(Backbone):
 
 def test_backbone_reductions_mismatch_names_levels() -> None:
     bad = _WrongBackbone((64, 256, 512, 1024, 2048), (2, 4, 8, 16, 32))
-    with pytest.raises(ConfigError, match="level 1: .* reduces by 2 .* 1/1"):
+    with pytest.raises(ConfigError, match=r"level 1: .* reduces by 2 .* 1/1"):
         HF2UNet(backbone=bad, base_width=8)
     with pytest.raises(ConfigError, match="3 feature levels"):
         HF2UNet(backbone=_WrongBackbone((8, 16, 32), (1, 2, 4)), base_width=8)
 
 
 def test_backbone_channel_mismatch_without_adapter_names_levels() -> None:
-    with pytest.raises(ConfigError, match="level 1: .* 64 channels .* has 8"):
+    with pytest.raises(ConfigError, match=r"level 1: .* 64 channels .* has 8"):
         create("model", small(prior_adapter="none"))
     # Same widths as VGG16 need no adapter at all.
     full = HF2UNet(backbone=_WrongBackbone((64, 128, 256, 512, 512), (1, 2, 4, 8, 16)),
