@@ -269,7 +269,7 @@ def write_loss_curve(run_dir: Path, path: Path) -> Path:
     from lle_core.demo.plot import line_chart, smooth
 
     pts = loss_points(run_dir)
-    smoothed = list(zip([p[0] for p in pts], smooth([p[1] for p in pts]), strict=True))
+    smoothed = list(zip([p[0] for p in pts], smooth([p[1] for p in pts], 0.8), strict=True))
     return line_chart(
         [("loss", pts, (170, 190, 230)), ("smoothed", smoothed, (30, 80, 200))],
         path,
