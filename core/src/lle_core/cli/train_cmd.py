@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import Any
 
 
@@ -48,7 +49,15 @@ def run_train(args: argparse.Namespace) -> int:
             overrides.append(f"budget.{key}={value}")
     cfg = load_run_config(args.config, overrides=overrides, data_dir=args.data,
                           val_dir=args.val)
-    result = train(cfg, out_dir=args.out, resume=args.resume, progress=not args.no_progress)
+    try:
+        result = train(cfg, out_dir=args.out, resume=args.resume, progress=not args.no_progress)
+    except KeyboardInterrupt as err:
+        print(f"interrupted: {err or 'stopped'}; continue with the same command and "
+              "--resume auto", file=sys.stderr)
+        return 130
+    except FloatingPointError as err:  # non-finite loss: a training problem, not a bug
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun only rank 0 reports
         return 0
     print(f"run directory: {result.out_dir}")
