@@ -32,7 +32,7 @@ true, feature_fusion: false`` (LE + DR), both true (LE + DR + FF, the full model
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from torch import Tensor, nn
 
@@ -89,7 +89,7 @@ class NEID(Enhancer):
     """
 
     default_capabilities = DEFAULT_CAPABILITIES
-    training_only_prefixes = ("dr_head.",)
+    training_only_prefixes: ClassVar[tuple[str, ...]] = ("dr_head.",)
 
     def __init__(
         self,
