@@ -290,3 +290,17 @@ def test_same_seed_same_weights(tmp_path: Path):
     wa, wb, wc = (_weights(r.latest_checkpoint) for r in (a, b, c))
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
     assert any(not torch.equal(wa[k], wc[k]) for k in wa)
+
+
+def test_core_schemes_are_registered_and_exported():
+    import lle_core
+    from lle_core.engine.schemes import UnsupervisedScheme
+
+    assert lle_core.train is train
+    sup = registries()["trainer"].get("core.supervised")
+    unsup = registries()["trainer"].get("core.unsupervised")
+    assert sup.resolve_factory() is SupervisedScheme
+    assert unsup.resolve_factory() is UnsupervisedScheme
+    assert SupervisedScheme.needs_ground_truth and not UnsupervisedScheme.needs_ground_truth
+    assert not unsup.capabilities.needs_ground_truth
+    assert sup.example is not None and sup.example["model"]["type"] == "core.unet_small"

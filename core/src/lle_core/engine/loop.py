@@ -738,7 +738,8 @@ class _Trainer:
             + (f"; best {cfg.train.best_metric}={self.best:.4f}: {self.best_path}"
                if self.best is not None else "")
         )
-        ctx.barrier()
+        # every process returns rank 0's view (only rank 0 validates and writes checkpoints)
+        self.best, self.best_path = ctx.broadcast((self.best, self.best_path))
         return RunResult(
             out_dir=self.out,
             steps=self.step,
