@@ -126,7 +126,7 @@ def main() -> None:
           "peak RSS MB | RSS growth MB | × identity | × gamma |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        ratios = [f"{r['seconds'] / base[b]:.0f}" if base.get(b) else "n/a" for b in BASELINES]
+        ratios = [f"{r['seconds'] / base[b]:.3g}" if base.get(b) else "n/a" for b in BASELINES]
         print(f"| {r['model']} | {r['precision']} | {r['params']:,} | {r['seconds']:.4f} | "
               f"{1 / r['seconds']:.2f} | {r['tensor_peak_mb']:.1f} | {r['peak_rss_mb']:.0f} | "
               f"{r['rss_growth_mb']:.0f} | {ratios[0]} | {ratios[1]} |")
