@@ -74,3 +74,25 @@ def test_finetune_init_errors_name_the_key(folders, tmp_path):
         ["data.train.crop=16", f"trainer.init={tmp_path / 'missing.safetensors'}"]))
     with pytest.raises(ConfigError, match=r"trainer\.init"):
         train(cfg, out_dir=tmp_path / "ft", progress=False)
+
+
+def test_finetune_and_circle_load_init_weights(tmp_path):
+    from lle_core import create
+    from lle_core.engine.checkpoint import save_weights
+
+    source = create("model", {"type": "dln.model", "dim": 8})
+    path = save_weights(tmp_path / "pre.safetensors", source)
+    for trainer in ("dln.finetune", "dln.circle"):
+        target = create("model", {"type": "dln.model", "dim": 8})
+        assert not torch.equal(target.to_residual.weight, source.to_residual.weight)
+        scheme = create("trainer", {"type": trainer, "init": str(path)},
+                        runtime={"model": target, "loss": None})
+        for (k, a), b in zip(source.state_dict().items(), target.state_dict().values(),
+                             strict=True):
+            assert torch.equal(a, b), k
+        if trainer == "dln.circle":  # the darkening model starts fresh
+            assert not torch.equal(scheme.darken.to_residual.weight, source.to_residual.weight)
+    wrong = create("model", {"type": "dln.model", "dim": 4})
+    with pytest.raises(ConfigError, match=r"trainer\.init"):
+        create("trainer", {"type": "dln.finetune", "init": str(path)},
+               runtime={"model": wrong, "loss": None})
