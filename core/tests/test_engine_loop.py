@@ -304,3 +304,34 @@ def test_core_schemes_are_registered_and_exported():
     assert SupervisedScheme.needs_ground_truth and not UnsupervisedScheme.needs_ground_truth
     assert not unsup.capabilities.needs_ground_truth
     assert sup.example is not None and sup.example["model"]["type"] == "core.unet_small"
+
+
+def test_lr_factor_shapes():
+    import math
+
+    from lle_core.engine.config import ScheduleConfig
+    from lle_core.engine.optim import lr_factor
+
+    cos = lr_factor(ScheduleConfig(name="cosine", t_max=10, min_lr=0.1), 1.0, None)
+    assert cos(0) == pytest.approx(1.0)
+    assert cos(5) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.5)))
+    assert cos(10) == pytest.approx(0.1) and cos(50) == pytest.approx(0.1)
+    warm = lr_factor(ScheduleConfig(name="multistep", milestones=[2, 4], gamma=0.5, warmup=3),
+                     1.0, None)
+    assert [warm(t) for t in range(3)] == pytest.approx([0.25, 0.5, 0.75])
+    assert [warm(t) for t in range(3, 9)] == pytest.approx([1, 1, 0.5, 0.5, 0.25, 0.25])
+
+
+def test_epoch_interval_schedule_and_workers(tmp_path: Path):
+    data = cfg(
+        budget={"steps": None, "epochs": 3},
+        schedule={"name": "multistep", "milestones": [1, 2], "gamma": 0.1, "interval": "epoch"},
+    )
+    data["data"]["num_workers"] = 1
+    data["data"]["val"] = {"type": "toy.pairs", "count": 3}
+    data["data"]["val_max_images"] = 1
+    result = train(data, out_dir=tmp_path, progress=False)
+    lrs = {r["epoch"]: r["lr"] for r in result.history if r["kind"] == "train"}
+    assert lrs == pytest.approx({0: 1e-2, 1: 1e-3, 2: 1e-4})
+    val = [r for r in result.history if r["kind"] == "val"]
+    assert val[-1]["images"] == 1
