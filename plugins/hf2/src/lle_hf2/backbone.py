@@ -13,6 +13,7 @@ import torch
 from pydantic import Field, field_validator
 from torch import Tensor, nn
 
+from lle_core.errors import ShapeError
 from lle_core.interfaces import Backbone
 from lle_core.registry import Params
 
@@ -89,6 +90,9 @@ class FrozenVGG16(Backbone):
         normalize: See :class:`VGG16Params`.
     """
 
+    mean: Tensor
+    std: Tensor
+
     def __init__(
         self,
         weights: str = "imagenet",
@@ -127,8 +131,6 @@ class FrozenVGG16(Backbone):
     def forward(self, x: Tensor) -> list[Tensor]:
         """Return the tapped ReLU maps, finest first (see the class docstring for shapes)."""
         if x.dim() != 4 or x.shape[1] != 3:
-            from lle_core.errors import ShapeError
-
             raise ShapeError(f"hf2.vgg16 expects (B, 3, H, W) images, got {tuple(x.shape)}")
         with torch.set_grad_enabled(torch.is_grad_enabled() and x.requires_grad):
             h = (x - self.mean.to(x.dtype)) / self.std.to(x.dtype) if self.normalize else x
