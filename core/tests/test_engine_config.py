@@ -109,7 +109,7 @@ def test_cosine_needs_a_length():
 
 def test_overrides_are_yaml_parsed_and_data_dir_fills_the_root(tmp_path: Path):
     data = base()
-    data["data"]["train"] = "toy.folder"
+    data["data"]["train"] = "core.paired_folder"
     (tmp_path / "low").mkdir()
     cfg = load_run_config(
         data,
@@ -119,12 +119,13 @@ def test_overrides_are_yaml_parsed_and_data_dir_fills_the_root(tmp_path: Path):
     assert cfg.optim.lr == pytest.approx(2e-3)
     assert cfg.optim.betas == (0.5, 0.9)
     assert cfg.train.ema == pytest.approx(0.99)
-    assert cfg.data.train.to_dict() == {"type": "toy.folder", "root": str(tmp_path)}
+    assert cfg.data.train.name == "core.paired_folder"
+    assert cfg.data.train.to_dict()["root"] == str(tmp_path)
 
 
 def test_missing_data_root_hints_at_data_flag():
     data = base()
-    data["data"]["train"] = "toy.folder"
+    data["data"]["train"] = "core.paired_folder"
     with pytest.raises(ConfigError) as err:
         load_run_config(data)
     assert "--data" in problems(err)["data.train.root"]
@@ -158,7 +159,7 @@ def test_recipe_from_a_plugin_package(tmp_path: Path, monkeypatch: pytest.Monkey
             pass
     """))
     (pkg / "recipes" / "paper.yaml").write_text(
-        "model: {type: toy.cnn, width: 3}\nloss: toy.l1\ndata: {train: toy.folder}\n"
+        "model: {type: toy.cnn, width: 3}\nloss: toy.l1\ndata: {train: core.paired_folder}\n"
         "budget: {steps: 2}\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))

@@ -1,9 +1,9 @@
 """Tiny components for tests, docs and debugging the engine (not registered by default).
 
 :func:`toy_components` registers, for the duration of a ``with`` block, a two-layer residual
-CNN (``toy.cnn``), an in-memory synthetic paired/unpaired dataset (``toy.pairs``), a folder
-dataset reading ``low/`` and ``high/`` PNGs (``toy.folder``) and an L1 term (``toy.l1``), so
-engine tests do not depend on the models, datasets and losses other parts of lle provide.
+CNN (``toy.cnn``), an in-memory synthetic paired/unpaired dataset (``toy.pairs``) and two L1
+terms (``toy.l1``, and ``toy.low_l1`` which needs no ground truth), so engine tests need no image
+files and do not depend on the models and losses of the rest of lle.
 
 Example:
     >>> with toy_components():  # doctest: +SKIP
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -131,40 +130,6 @@ class ToyPairs(LLEDataset):
         return item
 
 
-class ToyFolderParams(Params):
-    """Parameters of :class:`ToyFolder`."""
-
-    root: str
-
-
-class ToyFolder(LLEDataset):
-    """PNG pairs ``root/low/x.png`` and ``root/high/x.png`` (matched by file name)."""
-
-    def __init__(self, *, root: str) -> None:
-        folder = Path(root)
-        self.names = sorted(p.name for p in (folder / "low").glob("*.png"))
-        if not self.names:
-            raise ValueError(f"no PNG files in {folder / 'low'}")
-        self.root = folder
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    def _read(self, path: Path) -> Tensor:
-        from PIL import Image
-
-        arr = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255.0
-        return torch.from_numpy(arr).permute(2, 0, 1).contiguous()
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        name = self.names[index]
-        return {
-            "low": self._read(self.root / "low" / name),
-            "high": self._read(self.root / "high" / name),
-            "name": name,
-        }
-
-
 class ToyL1(LossTerm):
     """Mean absolute error ``mean |pred − target|``."""
 
@@ -190,7 +155,6 @@ def toy_entries() -> list[Entry]:
         Entry("model", "toy.cnn", ToyCNN, ToyCNNParams, "tiny residual CNN",
               capabilities=ToyCNN.default_capabilities, **common),
         Entry("dataset", "toy.pairs", ToyPairs, ToyPairsParams, "synthetic pairs", **common),
-        Entry("dataset", "toy.folder", ToyFolder, ToyFolderParams, "PNG pairs", **common),
         Entry("loss", "toy.l1", ToyL1, LossParams, "L1", **common),
         Entry("loss", "toy.low_l1", ToyLowL1, LossParams, "no-reference L1", **common),
     ]
