@@ -208,6 +208,12 @@ def run_enhance(args: argparse.Namespace) -> int:
     )
     with Progress(*columns, console=console, transient=False) as bar:
         task = bar.add_task(f"enhancing with {name}", total=len(inputs))
+        tiles = bar.add_task("tiles", total=1, visible=False)
+
+        def on_tile(done: int, total: int) -> None:
+            if total > 1:  # only large images are tiled: show their tile progress
+                bar.update(tiles, completed=done, total=total, visible=done < total)
+
         for src, dst in zip(inputs, targets, strict=True):
             bar.update(task, description=f"{name}: {src.name}")
             out = enhance(
@@ -218,6 +224,7 @@ def run_enhance(args: argparse.Namespace) -> int:
                 overlap=args.overlap,
                 max_memory_mb=args.max_memory_mb,
                 dtype=args.dtype,
+                progress=on_tile,
             )
             dst.parent.mkdir(parents=True, exist_ok=True)
             write_image(dst, out[0])
