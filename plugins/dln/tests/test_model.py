@@ -101,3 +101,14 @@ def test_fa_fusion_contract_and_both_inputs_matter():
     assert a.grad.abs().sum() > 0 and b.grad.abs().sum() > 0
     with pytest.raises(ShapeError):
         fuse(a, b[:, :5])
+
+
+def test_zero_residual_init_starts_from_identity_and_still_learns():
+    model = DLN(dim=8, residual_init="zero").eval()
+    x = torch.rand(1, 3, 10, 12) * 0.3
+    assert torch.equal(model(x), x)
+    model.train()
+    model.forward_train(x)["pred"].sum().backward()
+    assert model.to_residual.weight.grad.abs().sum() > 0
+    kaiming = DLN(dim=8).eval()
+    assert not torch.equal(kaiming(x), x)
