@@ -53,11 +53,13 @@ def fold_batch_norm(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[Tensor, Tensor
     Returns:
         ``(weight, bias)`` for ``F.conv2d`` with ``conv``'s stride, padding and dilation.
     """
-    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)  # type: ignore[operator]
+    mean, var = bn.running_mean, bn.running_var
+    if mean is None or var is None:
+        raise ValueError("fold_batch_norm needs a BatchNorm2d that tracks running statistics")
+    scale = bn.weight / torch.sqrt(var + bn.eps)
     weight = conv.weight * scale.view(-1, 1, 1, 1)
-    bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
-    bias = (bias - bn.running_mean) * scale + bn.bias  # type: ignore[operator]
-    return weight, bias
+    bias = conv.bias if conv.bias is not None else torch.zeros_like(mean)
+    return weight, (bias - mean) * scale + bn.bias
 
 
 # ------------------------------------------------------------------------------------------
