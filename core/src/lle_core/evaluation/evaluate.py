@@ -162,14 +162,7 @@ def evaluate(
     Returns:
         An :class:`EvalResult`.
     """
-    if model is None:
-        if weights is None:
-            raise ValueError("evaluate(None, ...) needs weights= (a checkpoint records its model)")
-        from lle_core.inference.loading import load_weights_file
-
-        net = load_weights_file(weights)
-    else:
-        net = resolve_model(model, weights)
+    net = resolve_model(model, weights)
     pairs = as_pairs(data)
     total = len(pairs) if hasattr(pairs, "__len__") else 0
     if max_images is not None and total:

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from lle_core.inference.loading import ModelLike, as_batch, model_capabilities, resolve_model
-from lle_core.inference.memory import _autocast, default_budget_mb, measure_bytes_per_pixel
+from lle_core.inference.memory import autocast_context, default_budget_mb, measure_bytes_per_pixel
 from lle_core.inference.padding import forward_padded
 from lle_core.inference.tiling import TilePlan, auto_tile_side, make_plan, tiled_forward
 from lle_core.registry import Capabilities
@@ -146,12 +146,7 @@ def enhance(
         >>> out.shape  # doctest: +SKIP
         torch.Size([3, 30, 41])
     """
-    if model is None:
-        if weights is None:
-            raise ValueError("enhance(None, ...) needs weights= (a checkpoint records its model)")
-        net = resolve_model_from_weights(weights)
-    else:
-        net = resolve_model(model, weights)
+    net = resolve_model(model, weights)
     caps = model_capabilities(net)
     name = getattr(getattr(net, "lle_spec", None), "name", type(net).__name__)
     run_dtype = _check_dtype(dtype, caps, name)
@@ -159,9 +154,14 @@ def enhance(
     net = net.to(dev).eval()
     x, squeeze = as_batch(image_or_batch)
     x = x.to(dev)
-    with torch.no_grad(), _autocast(dev, run_dtype):
+    with torch.no_grad(), autocast_context(dev, run_dtype):
         plan = plan_tiling(
-            net, x, caps, tile=tile, overlap=overlap, max_memory_mb=max_memory_mb,
+            net,
+            x,
+            caps,
+            tile=tile,
+            overlap=overlap,
+            max_memory_mb=max_memory_mb,
             dtype=run_dtype,
         )
         if plan is None:
@@ -172,10 +172,3 @@ def enhance(
             y = tiled_forward(net, x, caps, plan, progress=progress)
     y = y.clamp_(0.0, 1.0)
     return y[0] if squeeze else y
-
-
-def resolve_model_from_weights(weights: str | Path) -> nn.Module:
-    """Build the model a checkpoint records (see :func:`~.loading.load_weights_file`)."""
-    from lle_core.inference.loading import load_weights_file
-
-    return load_weights_file(weights)

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from lle_core.engine.validate import model_capabilities  # noqa: F401 - shared, re-exported
 from lle_core.errors import ImageReadError, ShapeError, WeightsError
-from lle_core.registry import Capabilities
 from lle_core.spec import ComponentSpec, parse_spec
 
 #: What a user can pass as the model: a built module, a name, a mapping spec or a spec object.
@@ -24,21 +24,6 @@ HOW_TO_GET_WEIGHTS = (
     "<recipe>` or, for a quick small model, `lle demo`; or use a parameter-free baseline "
     "(core.identity, core.gamma, core.histeq, core.clahe)"
 )
-
-
-def model_capabilities(model: nn.Module) -> Capabilities:
-    """Capabilities of a built model.
-
-    Order: the instance's ``capabilities`` property (an :class:`~lle_core.Enhancer`), the
-    registry entry of the spec it was built from (``lle_spec``), else the defaults.
-    """
-    caps = getattr(model, "capabilities", None)
-    if isinstance(caps, Capabilities):
-        return caps
-    spec = getattr(model, "lle_spec", None)
-    if isinstance(spec, ComponentSpec):
-        return spec.entry.capabilities
-    return Capabilities()
 
 
 def load_weights_file(path: str | Path, model: ModelLike | None = None) -> nn.Module:
@@ -67,12 +52,13 @@ def load_weights_file(path: str | Path, model: ModelLike | None = None) -> nn.Mo
     return built
 
 
-def resolve_model(model: ModelLike, weights: str | Path | None = None) -> nn.Module:
+def resolve_model(model: ModelLike | None, weights: str | Path | None = None) -> nn.Module:
     """Return a built model for inference.
 
     Args:
-        model: A built ``nn.Module`` (returned as is, or loaded with ``weights``), or a name,
-            spec mapping or :class:`ComponentSpec` built via the registry.
+        model: A built ``nn.Module`` (returned as is, or loaded with ``weights``), a name,
+            spec mapping or :class:`ComponentSpec` built via the registry, or ``None`` when
+            ``weights`` names a checkpoint (which records its model).
         weights: Optional weights file (a checkpoint written by the engine).
 
     Raises:
@@ -80,6 +66,10 @@ def resolve_model(model: ModelLike, weights: str | Path | None = None) -> nn.Mod
             weights and none were given (never random weights silently), or the weights do
             not fit.
     """
+    if model is None:
+        if weights is None:
+            raise ValueError("no model given: pass a model, a model name or weights=")
+        return load_weights_file(weights)
     if isinstance(model, nn.Module):
         if weights is not None:
             from lle_core.engine.checkpoint import load_weights, read_checkpoint

@@ -151,7 +151,7 @@ def measure_bytes_per_pixel(
     x = torch.rand(1, 3, side, side, generator=torch.Generator().manual_seed(0)).to(device)
     ignore = _storage_ptrs([*model.parameters(), *model.buffers(), x])
     try:
-        with torch.no_grad(), _autocast(device, dtype), PeakMemoryTracker(ignore) as tracker:
+        with torch.no_grad(), autocast_context(device, dtype), PeakMemoryTracker(ignore) as tracker:
             model(x)
         bpp = max(float(tracker.peak) / (side * side), 12.0)
     except Exception:
@@ -160,7 +160,8 @@ def measure_bytes_per_pixel(
     return bpp
 
 
-def _autocast(device: torch.device | str, dtype: torch.dtype | None) -> Any:
+def autocast_context(device: torch.device | str, dtype: torch.dtype | None) -> Any:
+    """``torch.autocast`` for ``dtype`` on ``device``'s type; disabled for ``None``/float32."""
     device_type = torch.device(device).type
     if dtype is None or dtype == torch.float32:
         return torch.autocast(device_type, enabled=False)
