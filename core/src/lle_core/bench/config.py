@@ -45,11 +45,15 @@ class StageSpec(_Section):
         set: Dotted-key overrides (``{"model.base_width": 32}``); the string ``"{previous}"``
             is replaced by the previous stage's checkpoint.
         share: Fraction of the entry's budget this stage gets (shares are normalised).
+        retarget: Point the stage's training data at the bench data (default). ``False`` keeps
+            the recipe's own dataset (give its ``data.train.root`` in ``set``), e.g. DLN's
+            synthetic pre-training on clean photos before fine-tuning on the bench pairs.
     """
 
     config: str
     set: dict[str, Any] = Field(default_factory=dict)
     share: float = Field(1.0, gt=0)
+    retarget: bool = True
 
 
 class EntrySpec(_Section):

@@ -119,7 +119,8 @@ def stage_config(
         data = load_config_file(stage.config)
     data = copy.deepcopy(data)
     data.setdefault("data", {})
-    data["data"]["train"] = retarget_train_data(_get(data, "data.train"), plan)
+    if stage.retarget:
+        data["data"]["train"] = retarget_train_data(_get(data, "data.train"), plan)
     data["data"]["val"] = None
     data["budget"] = dict(budget)
     data.setdefault("train", {})
