@@ -11,7 +11,7 @@ OTHER_PLUGINS = ("lle_neid", "lle_frlie", "lle_auxnet", "lle_dln")
 
 
 def _run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **env}
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", **env}
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=full_env,
                           capture_output=True, text=True, timeout=500)
 
