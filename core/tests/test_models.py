@@ -46,7 +46,8 @@ def test_shape_range_and_gradients(output):
 def test_fresh_residual_model_starts_near_the_identity():
     model = UNetSmall(base_width=4).eval()
     x = torch.rand(1, 3, 16, 16) * 0.5
-    assert float((model(x) - x).abs().max()) < 0.05
+    with torch.no_grad():
+        assert float((model(x) - x).abs().max()) < 0.05
 
 
 def test_receptive_field_is_honest():
@@ -79,11 +80,11 @@ def test_channels_last_and_batch_independence():
 def test_learns_a_brightening_quickly():
     torch.manual_seed(0)
     model = UNetSmall(base_width=4)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    high = torch.rand(4, 3, 16, 16) * 0.5 + 0.4
+    opt = torch.optim.Adam(model.parameters(), lr=5e-3)
+    high = torch.rand(2, 3, 8, 8) * 0.5 + 0.4
     low = high * 0.3
     first = None
-    for _ in range(60):
+    for _ in range(30):
         loss = (model(low) - high).abs().mean()
         first = first if first is not None else float(loss)
         opt.zero_grad()
