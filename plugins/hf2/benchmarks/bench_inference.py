@@ -82,11 +82,17 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=400)
     parser.add_argument("--width", type=int, default=600)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads per model process (0: torch's default)")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="also print the rows as JSON")
     args = parser.parse_args()
 
     if args.one:
+        if args.threads > 0:
+            import torch
+
+            torch.set_num_threads(args.threads)
         print(json.dumps(measure(args.one, args.height, args.width, args.repeats)))
         return
 
@@ -96,7 +102,8 @@ def main() -> None:
         repeats = args.repeats if name == "hf2.model" else max(args.repeats, 10)
         proc = subprocess.run(
             [sys.executable, __file__, "--one", name, "--height", str(args.height),
-             "--width", str(args.width), "--repeats", str(repeats)],
+             "--width", str(args.width), "--repeats", str(repeats),
+             "--threads", str(args.threads)],
             capture_output=True, text=True, env=env, check=False,
         )
         if proc.returncode != 0:
