@@ -99,4 +99,4 @@ def test_learns_a_brightening_quickly(one_thread):
         opt.zero_grad()
         loss.backward()
         opt.step()
-    assert float(loss) < 0.5 * first
+    assert loss.item() < 0.5 * first
