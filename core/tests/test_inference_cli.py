@@ -103,3 +103,19 @@ def test_baseline_runs_without_weights(tmp_path):
     assert main(["enhance", str(src), "-o", str(tmp_path / "o.png"), "--model",
                  "core.gamma"]) == 0
     assert read_image(tmp_path / "o.png").mean() > read_image(src).mean()
+
+
+def test_eval_with_weights_only(tmp_path, checkpoint):
+    import json
+
+    _, weights = checkpoint
+    for i in range(2):
+        _image(tmp_path / "pairs" / "low" / f"{i}.png", 16, 16, seed=i)
+        _image(tmp_path / "pairs" / "high" / f"{i}.png", 16, 16, seed=10 + i)
+    out = tmp_path / "r.json"
+    assert main(["eval", "--data", str(tmp_path / "pairs"), "--weights", str(weights),
+                 "--baselines", "gamma", "--json", str(out)]) == 0
+    models = json.loads(out.read_text())["models"]
+    assert [m["model"] for m in models] == ["core.unet_small", "core.gamma"]
+    assert models[0]["weights"] == str(weights)
+    assert models[0]["spec"]["base_width"] == 4
