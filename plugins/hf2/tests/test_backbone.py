@@ -73,3 +73,38 @@ def test_custom_taps_and_bad_taps() -> None:
     with pytest.raises(ConfigError, match="ordered"):
         create("backbone", {"type": "hf2.vgg16", "weights": "random",
                             "taps": ["relu3_3", "relu1_2"]})
+
+
+def test_local_weights_file_is_used(tmp_path, vgg: torch.nn.Module) -> None:
+    torch.manual_seed(3)
+    source = create("backbone", {"type": "hf2.vgg16", "weights": "random"})
+    path = tmp_path / "vgg16_features.pth"
+    torch.save(source.features.state_dict(), path)
+    loaded = create("backbone", {"type": "hf2.vgg16", "weights": str(path)})
+    for (k, a), b in zip(source.features.state_dict().items(),
+                         loaded.features.state_dict().values(), strict=True):
+        assert torch.equal(a, b), k
+    assert not torch.equal(loaded.features[0].weight, vgg.features[0].weight)
+
+
+def test_offline_without_weights_says_how_to_provide_them(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from lle_core import WeightsError, create\n"
+        "try:\n"
+        "    create('model', 'hf2.model')\n"
+        "except WeightsError as err:\n"
+        "    print(err)\n"
+        "else:\n"
+        "    raise SystemExit('built without weights')\n"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"),
+           "OMP_NUM_THREADS": "1", "LLE_PLUGINS": "hf2"}
+    env.pop("LLE_VGG16_WEIGHTS", None)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "LLE_VGG16_WEIGHTS" in proc.stdout
