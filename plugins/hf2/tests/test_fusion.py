@@ -54,6 +54,15 @@ def test_unknown_op_is_a_config_error() -> None:
         create("fusion", {"type": "hf2.hf2", "op": "max"}, runtime={"channels": 8})
 
 
+def test_even_kernel_is_refused_at_config_time() -> None:
+    from lle_core import ConfigError
+
+    with pytest.raises(ConfigError, match="kernel_size"):
+        create("fusion", {"type": "hf2.hf2", "kernel_size": 4}, runtime={"channels": 8})
+    with pytest.raises(ConfigError, match="kernel_size"):
+        create("block", {"type": "hf2.spatial_attention", "kernel_size": 6})
+
+
 def test_shape_mismatch_raises() -> None:
     fusion = HF2Fusion(8)
     with pytest.raises(ShapeError):

@@ -40,7 +40,7 @@ def test_loss_drops_with_supervised_steps() -> None:
         opt.step()
         assert torch.isfinite(result.loss)
         losses.append(float(result.loss))
-    assert len(result.logs) == 2  # one log per term of Eq. 2
+    assert {"l_ms_ssim", "l_l1"} <= set(result.logs)  # one log per term of Eq. 2
     # Training-mode loss (the spatial gates' BatchNorm uses batch statistics; its running
     # statistics, momentum 0.01 as in CBAM, are far from settled after 20 steps).
     first, last = sum(losses[:3]) / 3, sum(losses[-3:]) / 3

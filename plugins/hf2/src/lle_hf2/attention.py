@@ -9,12 +9,19 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-from pydantic import Field
+from pydantic import Field, field_validator
 from torch import Tensor, nn
 
 from lle_core.registry import Params
 
 PoolType = Literal["avg", "max"]
+
+
+def check_odd_kernel(value: int) -> int:
+    """Validate a spatial-gate kernel size (odd, so that padding keeps the size)."""
+    if value % 2 == 0:
+        raise ValueError(f"kernel_size must be odd so that the map keeps its size, got {value}")
+    return value
 
 
 class ChannelAttentionParams(Params):
@@ -41,6 +48,11 @@ class SpatialAttentionParams(Params):
 
     kernel_size: int = Field(7, ge=1)
     batch_norm: bool = True
+
+    @field_validator("kernel_size")
+    @classmethod
+    def _odd(cls, value: int) -> int:
+        return check_odd_kernel(value)
 
 
 class ChannelAttention(nn.Module):

@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-from pydantic import Field
+from pydantic import Field, field_validator
 from torch import Tensor, nn
 
 from lle_core.interfaces import FusionOp
 from lle_core.registry import Params
-from lle_hf2.attention import CBAM, PoolType
+from lle_hf2.attention import CBAM, PoolType, check_odd_kernel
 
 FuseOp = Literal["mul", "add", "cat"]
 
@@ -41,6 +41,11 @@ class HF2Params(Params):
     pool_types: tuple[PoolType, ...] = Field(("avg", "max"), min_length=1)
     kernel_size: int = Field(7, ge=1)
     spatial_batch_norm: bool = True
+
+    @field_validator("kernel_size")
+    @classmethod
+    def _odd(cls, value: int) -> int:
+        return check_odd_kernel(value)
 
 
 class HF2Fusion(FusionOp):
