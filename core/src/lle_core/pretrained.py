@@ -27,10 +27,12 @@ names (``relu3_3``, ``conv4_1``, ``pool2``) map to indices with :func:`vgg16_lay
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -249,6 +251,26 @@ def random_vgg16_features() -> nn.Sequential:
     return _freeze(_random_init(_empty_features()))
 
 
+_RESTORING: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "lle_restoring_checkpoint", default=False
+)
+
+
+@contextlib.contextmanager
+def restoring_from_checkpoint() -> Iterator[None]:
+    """Within this block pretrained loaders skip their download and initialise randomly.
+
+    Used when a model is rebuilt to receive a checkpoint that holds all of its weights (the
+    frozen pretrained ones included); the strict load that follows fails loudly if the
+    checkpoint lacks any of them, so nothing random survives silently.
+    """
+    token = _RESTORING.set(True)
+    try:
+        yield
+    finally:
+        _RESTORING.reset(token)
+
+
 def vgg16_features(
     weights: str | os.PathLike[str] = "imagenet", *, allow_random_fallback: bool = False
 ) -> nn.Sequential:
@@ -272,6 +294,9 @@ def vgg16_features(
             the file is unreadable, or it does not fit the architecture.
     """
     source = os.fspath(weights)
+    if _RESTORING.get():
+        # A checkpoint is about to overwrite every weight (strictly checked): skip the hub.
+        return random_vgg16_features()
     if source == "random":
         warnings.warn(
             "using a randomly initialised VGG16 (weights='random'): its features have no "

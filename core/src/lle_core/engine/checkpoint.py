@@ -293,11 +293,13 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu") ->
         ComponentNotFoundError: The recorded model belongs to a plugin that is not installed.
         WeightsError: The weights do not fit the rebuilt architecture.
     """
+    from lle_core.pretrained import restoring_from_checkpoint
     from lle_core.spec import parse_spec
 
     tensors, _, p = _open(path, tensors=True)
     spec = parse_spec("model", checkpoint_spec(p))
-    model = spec.build()
+    with restoring_from_checkpoint():  # frozen pretrained parts come from the checkpoint too
+        model = spec.build()
     load_weights(model, tensors, source=str(p))
     return model.to(map_location).eval()
 
