@@ -17,14 +17,17 @@ from lle_core.engine import train
 from lle_core.engine.toys import toy_components
 
 SCRIPT = textwrap.dedent("""
-    import json, sys
+    import json, os, sys
+    from pathlib import Path
     from lle_core.engine import train
     from lle_core.engine.toys import register_toys
 
     register_toys()
     cfg = json.loads(sys.argv[1])
     result = train(cfg, out_dir=sys.argv[2], progress=False)
-    print("RESULT", result.steps, result.stopped_by, flush=True)
+    # one file per rank: the two processes' stdout streams interleave
+    rank = os.environ.get("RANK", "0")
+    Path(sys.argv[3], f"rank{rank}.txt").write_text(f"{result.steps} {result.stopped_by}")
 """)
 
 
@@ -46,11 +49,12 @@ def test_two_gloo_processes_match_one_process(tmp_path: Path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         str(script), json.dumps(config(2)), str(tmp_path / "ddp")],
+         str(script), json.dumps(config(2)), str(tmp_path / "ddp"), str(tmp_path)],
         capture_output=True, text=True, env=env, timeout=240,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
-    assert proc.stdout.count("RESULT 3 steps") == 2  # both ranks ran 3 steps
+    for rank in (0, 1):  # both ranks ran 3 steps
+        assert (tmp_path / f"rank{rank}.txt").read_text() == "3 steps"
 
     with toy_components():
         single = train(config(4), out_dir=tmp_path / "single", progress=False)
