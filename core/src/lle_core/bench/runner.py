@@ -152,6 +152,31 @@ def write_grid(
     return out / "grid.jpg"
 
 
+def validate_entries(cfg: BenchConfig, plan: DataPlan, out: Path) -> None:
+    """Validate every stage's run config before any training starts (fail fast, all at once).
+
+    Raises:
+        ConfigError: Every problem, prefixed with the entry label and stage number.
+    """
+    from lle_core.engine.config import validate_run_config
+    from lle_core.errors import ConfigError
+
+    problems: list[tuple[str, str]] = []
+    for entry in cfg.entries:
+        for i, stage in enumerate(entry.stages):
+            where = f"{entry.label} stage {i + 1} ({stage.config})"
+            try:
+                data = stage_config(stage, plan, budget={"steps": 1}, overrides=cfg.set,
+                                    previous="<previous stage checkpoint>", out_dir=out)
+                validate_run_config(data)
+            except ConfigError as err:
+                problems += [(f"{where}: {path}", msg) for path, msg in err.problems]
+            except KeyError as err:  # unknown component / plugin not installed
+                problems.append((where, str(err)))
+    if problems:
+        raise ConfigError(problems, source="bench config")
+
+
 def run_bench(
     cfg: BenchConfig,
     *,
@@ -167,6 +192,8 @@ def run_bench(
     folder.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     plan = plan_data(cfg, folder)
+    if "quality" in parts:
+        validate_entries(cfg, plan, folder)
     report = BenchReport(config=cfg.model_dump(mode="json"), machine=machine_info())
     if "quality" in parts:
         for entry in cfg.entries:
