@@ -12,9 +12,6 @@ Importing this package is cheap: torch-heavy parts load on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from lle_core.errors import (
     AmbiguousNameError,
     CheckpointError,
@@ -28,6 +25,7 @@ from lle_core.errors import (
     ShapeError,
     WeightsError,
 )
+from lle_core.lazy import lazy_exports
 from lle_core.registry import KINDS, Capabilities, Entry, Params, registries
 from lle_core.spec import (
     ComponentSpec,
@@ -58,14 +56,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'lle_core' has no attribute {name!r}")
-    module_name, _, attr = target.partition(":")
-    value = getattr(importlib.import_module(module_name), attr)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = [

@@ -12,8 +12,9 @@ heavy modules load on first use of the names below.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
+
+from lle_core.lazy import lazy_exports
 
 _LAZY: dict[str, str] = {
     "train": "lle_core.engine.loop:train",
@@ -36,14 +37,7 @@ EXAMPLE_MODEL: dict[str, Any] = {"type": "core.unet_small", "base_width": 8}
 EXAMPLE_LOSS: dict[str, Any] = {"type": "core.l1"}
 
 
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'lle_core.engine' has no attribute {name!r}")
-    module_name, _, attr = target.partition(":")
-    value = getattr(importlib.import_module(module_name), attr)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 
 def register_components(register: Any) -> None:

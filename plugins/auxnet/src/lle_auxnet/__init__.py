@@ -7,8 +7,7 @@ recipe ``auxnet:paper``. Classes are importable from here (loaded on first acces
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from lle_core.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -24,13 +23,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lle_auxnet' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = ["__version__", *_LAZY]

@@ -10,8 +10,7 @@ Importing this package is cheap: the torch modules load on first attribute acces
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from lle_core.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -28,14 +27,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'lle_neid' has no attribute {name!r}")
-    module_name, _, attr = target.partition(":")
-    value = getattr(importlib.import_module(module_name), attr)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = ["__version__", *_LAZY]
