@@ -31,6 +31,14 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="YAML/JSON model spec, or a run config whose 'model' key is used",
     )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="model parameter (with --weights: an inference option of the recorded model, "
+        "e.g. --set mode=field_to_command for NEID or --set post_blend=true for FRLIE)",
+    )
 
 
 def add_runtime_arguments(p: argparse.ArgumentParser) -> None:
@@ -105,9 +113,11 @@ def model_from_args(args: argparse.Namespace) -> Any:
         ConfigError: Nothing names a model.
         WeightsError: The model needs weights and none were given.
     """
+    from lle_core.engine.config import _parse_overrides
     from lle_core.inference import load_weights_file, resolve_model
     from lle_core.spec import load_config_file
 
+    sets = dict(_parse_overrides(getattr(args, "set", None) or []))
     spec: Any = args.model
     if args.config:
         data = load_config_file(args.config)
@@ -116,8 +126,14 @@ def model_from_args(args: argparse.Namespace) -> Any:
             spec = config_spec
         elif isinstance(config_spec, dict):
             spec = {**config_spec, "type": spec}
+    if spec is not None and sets:
+        spec = {**({"type": spec} if isinstance(spec, str) else dict(spec)), **sets}
     if spec is None:
         if args.weights:
+            if sets:
+                from lle_core.engine.checkpoint import load_model
+
+                return load_model(args.weights, overrides=sets)
             return load_weights_file(args.weights)
         raise ConfigError(
             [

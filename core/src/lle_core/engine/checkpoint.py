@@ -278,12 +278,21 @@ def checkpoint_spec(path: str | Path) -> dict[str, Any]:
     return spec
 
 
-def load_model(path: str | Path, *, map_location: str | torch.device = "cpu") -> nn.Module:
+def load_model(
+    path: str | Path,
+    *,
+    map_location: str | torch.device = "cpu",
+    overrides: Mapping[str, Any] | None = None,
+) -> nn.Module:
     """Rebuild the model recorded in a checkpoint and load its weights.
 
     Args:
         path: ``.safetensors`` file, checkpoint name, or run directory (its ``best``).
         map_location: Device of the returned model.
+        overrides: Parameters replacing those of the recorded spec before it is rebuilt —
+            inference options such as NEID's ``mode`` or FRLIE's ``post_blend``. An override
+            that changes the architecture makes the strict weight load fail with the list
+            of keys that no longer fit.
 
     Returns:
         The model in eval mode.
@@ -297,7 +306,10 @@ def load_model(path: str | Path, *, map_location: str | torch.device = "cpu") ->
     from lle_core.spec import parse_spec
 
     tensors, _, p = _open(path, tensors=True)
-    spec = parse_spec("model", checkpoint_spec(p))
+    recorded = checkpoint_spec(p)
+    if overrides:
+        recorded = {**recorded, **{k: v for k, v in overrides.items() if k != "type"}}
+    spec = parse_spec("model", recorded)
     with restoring_from_checkpoint():  # frozen pretrained parts come from the checkpoint too
         model = spec.build()
     load_weights(model, tensors, source=str(p))

@@ -32,7 +32,9 @@ def load_weights_file(path: str | Path, model: ModelLike | None = None) -> nn.Mo
     ``path`` is a ``.safetensors`` checkpoint written by the engine, a checkpoint name or a
     run directory (its ``best``, else ``latest``); see
     :func:`lle_core.engine.checkpoint.load_model`. When ``model`` names a component too, it
-    must be the one the checkpoint records (a mismatch is an error, not a silent surprise).
+    must be the one the checkpoint records (a mismatch is an error, not a silent surprise);
+    parameters given with it (a spec mapping) override the recorded ones, e.g.
+    ``{"type": "neid.model", "mode": "field_to_command"}``.
 
     Raises:
         CheckpointError: Missing file or not an lle checkpoint.
@@ -40,7 +42,12 @@ def load_weights_file(path: str | Path, model: ModelLike | None = None) -> nn.Mo
     """
     from lle_core.engine.checkpoint import load_model
 
-    built = load_model(path)
+    overrides: dict[str, Any] = {}
+    if isinstance(model, Mapping):
+        overrides = {k: v for k, v in model.items() if k != "type"}
+    elif isinstance(model, ComponentSpec):
+        overrides = dict(model.params.model_dump(exclude_defaults=True))
+    built = load_model(path, overrides=overrides or None)
     if model is not None and not isinstance(model, nn.Module):
         wanted = parse_spec("model", model).name
         got = getattr(getattr(built, "lle_spec", None), "name", None)
