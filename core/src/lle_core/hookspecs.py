@@ -73,5 +73,5 @@ class RegisterFn(Protocol):
 
 
 @hookspec
-def lle_register(register: RegisterFn) -> None:  # type: ignore[empty-body]
+def lle_register(register: RegisterFn) -> None:
     """Register the plugin's components by calling ``register(...)`` once per component."""

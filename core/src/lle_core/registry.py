@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import fnmatch
 import importlib
@@ -146,8 +147,7 @@ class Entry:
         if callable(self.factory):
             return self.factory
         module_name, _, attr = self.factory.partition(":")
-        module = importlib.import_module(module_name)
-        obj: Callable[..., Any] = module
+        obj: Any = importlib.import_module(module_name)
         for part in attr.split("."):
             obj = getattr(obj, part)
         return obj
@@ -254,7 +254,7 @@ class Registry:
         """Return the entry for a canonical or unique short name (see :meth:`resolve`)."""
         return self._entries[self.resolve(name)]
 
-    def list(self, pattern: str | None = None) -> list[Entry]:
+    def list(self, pattern: str | None = None) -> builtins.list[Entry]:
         """Entries whose canonical name matches a shell-style wildcard (``"neid.*"``)."""
         entries = self.entries()
         if not pattern:
@@ -289,7 +289,7 @@ class Registry:
                 install_hint = KNOWN_PLUGINS.get(prefix, f"lle-{prefix}")
         return ComponentNotFoundError(self.kind, name, suggestions, install_hint, detail)
 
-    def resolve_quiet(self, short: str) -> list[str]:
+    def resolve_quiet(self, short: str) -> builtins.list[str]:
         """Canonical names whose short name is ``short`` (no errors, no loading)."""
         return sorted(n for n, e in self._entries.items() if e.short_name == short)
 

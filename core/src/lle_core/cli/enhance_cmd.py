@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import glob
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from lle_core.errors import ConfigError, ImageReadError
 
@@ -90,13 +90,15 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run_enhance)
 
 
-def parse_tile(value: str | None) -> int | str:
+def parse_tile(value: str | None) -> int | Literal["auto", "off"]:
     """``auto`` / ``off`` / a positive integer."""
     if value is None:
         return "auto"
     v = value.strip().lower()
-    if v in ("auto", "off"):
-        return v
+    if v == "auto":
+        return "auto"
+    if v == "off":
+        return "off"
     try:
         n = int(v)
     except ValueError:

@@ -251,7 +251,7 @@ def run_config(opts: DemoOptions, train_root: Path, run_dir: Path) -> dict[str, 
 def loss_points(run_dir: Path) -> list[tuple[float, float]]:
     """``(step, loss)`` of every logged training step (from ``metrics.jsonl``)."""
     path = run_dir / "metrics.jsonl"
-    points = []
+    points: list[tuple[float, float]] = []
     if not path.is_file():
         return points
     for line in path.read_text(encoding="utf-8").splitlines():

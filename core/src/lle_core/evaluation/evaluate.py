@@ -13,7 +13,7 @@ to*, never instead of, the plain scores.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -164,7 +164,7 @@ def evaluate(
     """
     net = resolve_model(model, weights)
     pairs = as_pairs(data)
-    total = len(pairs) if hasattr(pairs, "__len__") else 0
+    total = len(pairs) if isinstance(pairs, Sized) else 0
     if max_images is not None and total:
         total = min(total, max_images)
     start = time.perf_counter()

@@ -107,7 +107,8 @@ class UNetSmall(Enhancer):
         self.head = nn.Conv2d(w, 3, 1)
         if output == "residual":  # start close to the identity: small residual at init
             nn.init.normal_(self.head.weight, std=1e-3)
-            nn.init.zeros_(self.head.bias)
+            if self.head.bias is not None:
+                nn.init.zeros_(self.head.bias)
 
     def forward(self, low: Tensor) -> Tensor:
         """Enhance a batch.

@@ -293,7 +293,7 @@ def check_model(name: str | Entry) -> None:
         reached = [p for p in params if p.grad is not None and p.grad.abs().sum() > 0]
         if not reached:
             raise _fail(entry, "no gradient reaches any parameter in train mode")
-        if any(not torch.isfinite(p.grad).all() for p in reached):
+        if any(p.grad is not None and not torch.isfinite(p.grad).all() for p in reached):
             raise _fail(entry, "non-finite gradients in train mode")
         model.zero_grad(set_to_none=True)
     model.eval()
