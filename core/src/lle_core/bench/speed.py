@@ -173,6 +173,10 @@ def main(argv: list[str] | None = None) -> None:
         out = {"gflops_per_mpix": (measure_flops(payload["spec"]) or 0.0) / 1e9}
     elif task == "train_step":
         out = measure_train_step(payload["run"], payload["repeats"])
+    elif task == "case":  # one configuration of lle_core.bench.compare
+        from lle_core.bench.compare import measure_case
+
+        out = measure_case(payload)
     else:
         raise SystemExit(f"unknown task {task!r}")
     print(json.dumps(out))
