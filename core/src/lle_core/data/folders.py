@@ -81,8 +81,32 @@ class _FolderBase(LLEDataset):
             return None
         return torch.Generator().manual_seed(_mix_seed(self.seed, self.epoch, index))
 
+    def _source_count(self) -> int:
+        """Number of distinct items (pairs or files) before ``repeat``."""
+        raise NotImplementedError
 
-class PairedFolderParams(Params):
+    def __len__(self) -> int:
+        return self._source_count() * self.repeat
+
+    def _item_index(self, index: int) -> int:
+        """Check ``index`` (negative allowed) and return it in ``[0, len)``."""
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} items")
+        return index % len(self)
+
+
+class _FolderParams(Params):
+    """Root, augmentation and epoch options shared by the folder datasets (see subclasses)."""
+
+    root: str
+    crop: int | None = Field(None, ge=1)
+    flip: bool = False
+    rot90: bool = False
+    repeat: int = Field(1, ge=1)
+    seed: int | None = None
+
+
+class PairedFolderParams(_FolderParams):
     """Parameters of ``core.paired_folder``.
 
     Attributes:
@@ -97,14 +121,8 @@ class PairedFolderParams(Params):
         seed: ``None`` uses torch's global RNG; an int makes augmentations reproducible.
     """
 
-    root: str
     low_dir: str = "low"
     high_dir: str = "high"
-    crop: int | None = Field(None, ge=1)
-    flip: bool = False
-    rot90: bool = False
-    repeat: int = Field(1, ge=1)
-    seed: int | None = None
 
 
 class PairedFolderDataset(_FolderBase):
@@ -156,14 +174,12 @@ class PairedFolderDataset(_FolderBase):
             raise DatasetError("unmatched images " + "; ".join(parts))
         self.pairs: list[tuple[str, Path, Path]] = [(s, low[s], high[s]) for s in sorted(low)]
 
-    def __len__(self) -> int:
-        return len(self.pairs) * self.repeat
+    def _source_count(self) -> int:
+        return len(self.pairs)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         """Load, check and augment one pair."""
-        if not -len(self) <= index < len(self):
-            raise IndexError(f"index {index} out of range for {len(self)} items")
-        index %= len(self)
+        index = self._item_index(index)
         stem, low_path, high_path = self.pairs[index % len(self.pairs)]
         low, high = read_image(low_path), read_image(high_path)
         if low.shape != high.shape:
@@ -176,7 +192,7 @@ class PairedFolderDataset(_FolderBase):
         return {"low": low, "high": high, "name": stem}
 
 
-class UnpairedFolderParams(Params):
+class UnpairedFolderParams(_FolderParams):
     """Parameters of ``core.unpaired_folder``.
 
     Attributes:
@@ -187,13 +203,6 @@ class UnpairedFolderParams(Params):
         repeat: Virtual epoch length multiplier.
         seed: ``None`` uses torch's global RNG; an int makes augmentations reproducible.
     """
-
-    root: str
-    crop: int | None = Field(None, ge=1)
-    flip: bool = False
-    rot90: bool = False
-    repeat: int = Field(1, ge=1)
-    seed: int | None = None
 
 
 class UnpairedFolderDataset(_FolderBase):
@@ -227,14 +236,12 @@ class UnpairedFolderDataset(_FolderBase):
         else:
             self.files = _images_in(Path(pattern), "low-light")
 
-    def __len__(self) -> int:
-        return len(self.files) * self.repeat
+    def _source_count(self) -> int:
+        return len(self.files)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         """Load and augment one image."""
-        if not -len(self) <= index < len(self):
-            raise IndexError(f"index {index} out of range for {len(self)} items")
-        index %= len(self)
+        index = self._item_index(index)
         path = self.files[index % len(self.files)]
         (low,) = self.augment([read_image(path)], generator=self._generator(index),
                               name=str(path))

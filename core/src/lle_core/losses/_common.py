@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 from torch import Tensor
 
@@ -20,13 +20,30 @@ def reduce(values: Tensor, reduction: Reduction) -> Tensor:
         values: Element-wise (pixel losses) or per-image ``(B,)`` values.
         reduction: ``"mean"``, ``"sum"`` or ``"none"`` (values returned unchanged).
     """
+    check_choice("reduction", reduction, Reduction)
     if reduction == "mean":
         return values.mean()
     if reduction == "sum":
         return values.sum()
-    if reduction == "none":
-        return values
-    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return values
+
+
+def check_choice(name: str, value: object, choices: Any) -> None:
+    """Raise ``ValueError`` unless ``value`` is one of a ``Literal`` type's values.
+
+    Args:
+        name: Option name for the message, e.g. ``"padding"``.
+        value: Value given.
+        choices: A ``Literal[...]`` type (or a tuple of allowed values).
+
+    Example message: ``padding must be 'valid' or 'same', got 'full'``.
+    """
+    allowed = get_args(choices) or tuple(choices)
+    if value in allowed:
+        return
+    quoted = [repr(a) for a in allowed]
+    text = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    raise ValueError(f"{name} must be {text}, got {value!r}")
 
 
 def check_pair(pred: Tensor, target: Tensor, what: str) -> None:
@@ -75,8 +92,7 @@ class ReducedLossTerm(LossTerm):
     ) -> None:
         """Args: reduction: see :func:`reduce`; weight, name, keys: see ``LossParams``."""
         super().__init__(weight=weight, name=name or self.default_name, keys=keys)
-        if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        check_choice("reduction", reduction, Reduction)
         self.reduction: Reduction = reduction
 
     def extra_repr(self) -> str:

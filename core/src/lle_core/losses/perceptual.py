@@ -18,6 +18,7 @@ from lle_core.losses._common import (
     ReducedLossParams,
     ReducedLossTerm,
     Reduction,
+    check_choice,
     check_image_batch,
     check_pair,
     reduce,
@@ -47,8 +48,7 @@ def perceptual_loss(
     """
     check_pair(pred, target, "perceptual_loss")
     check_image_batch(pred, "perceptual_loss")
-    if norm not in ("l1", "l2"):
-        raise ValueError(f"norm must be 'l1' or 'l2', got {norm!r}")
+    check_choice("norm", norm, Norm)
     both = features(imagenet_normalize(torch.cat([pred, target], dim=0)))
     fp, ft = both.chunk(2, dim=0)
     diff = fp - ft
@@ -91,8 +91,7 @@ class PerceptualLoss(ReducedLossTerm):
     ) -> None:
         """Args: see :class:`PerceptualParams`; others: see ``ReducedLossTerm``."""
         super().__init__(**kwargs)
-        if norm not in ("l1", "l2"):
-            raise ValueError(f"norm must be 'l1' or 'l2', got {norm!r}")
+        check_choice("norm", norm, Norm)
         index = vgg16_layer_index(layer)
         full = vgg16_features(weights, allow_random_fallback=allow_random_fallback)
         self.features = nn.Sequential(*list(full.children())[: index + 1])

@@ -40,6 +40,7 @@ from lle_core.losses._common import (
     ReducedLossParams,
     ReducedLossTerm,
     Reduction,
+    check_choice,
     check_image_batch,
     check_pair,
     reduce,
@@ -104,8 +105,7 @@ def ssim_maps(
     """
     check_pair(x, y, "ssim")
     check_image_batch(x, "ssim")
-    if padding not in ("valid", "same"):
-        raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
+    check_choice("padding", padding, Padding)
     h, w = x.shape[-2:]
     if padding == "valid" and min(h, w) < window:
         raise ShapeError(
@@ -181,8 +181,7 @@ def ms_ssim(
     """
     check_pair(x, y, "ms_ssim")
     check_image_batch(x, "ms_ssim")
-    if on_small not in ("error", "fewer_scales"):
-        raise ValueError(f"on_small must be 'error' or 'fewer_scales', got {on_small!r}")
+    check_choice("on_small", on_small, OnSmall)
     h, w = x.shape[-2:]
     side = min(h, w)
     n = len(weights)
@@ -252,8 +251,7 @@ class SSIMLoss(ReducedLossTerm):
     def __init__(self, *, padding: Padding = "valid", **kwargs: Any) -> None:
         """Args: padding: ``"valid"`` or ``"same"``; others: see ``ReducedLossTerm``."""
         super().__init__(**kwargs)
-        if padding not in ("valid", "same"):
-            raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
+        check_choice("padding", padding, Padding)
         self.padding: Padding = padding
 
     def compute(self, pred: Tensor, target: Tensor) -> Tensor:  # type: ignore[override]
