@@ -21,12 +21,9 @@ Usage (from the repository root)::
 
 from __future__ import annotations
 
-from lle_core.bench.compare import InferenceCase, run_cli
+from lle_core.bench.compare import precision_cases, run_cli
 
-CASES = [
-    InferenceCase("dln.model", {"type": "dln.model"}, precision="fp32"),
-    InferenceCase("dln.model bf16", {"type": "dln.model"}, precision="bf16"),
-]
+CASES = precision_cases("dln.model", {"type": "dln.model"})  # fp32 and bf16 autocast
 
 if __name__ == "__main__":
     run_cli(CASES, __doc__ or "", repeats=3)

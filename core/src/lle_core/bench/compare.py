@@ -82,6 +82,24 @@ class InferenceCase:
         return text + (", channels_last" if self.channels_last else "")
 
 
+def precision_cases(
+    label: str, spec: dict[str, Any], *, autocast: bool = True, channels_last: bool = False
+) -> list[InferenceCase]:
+    """The same model in fp32 (labelled ``label``) and bf16 (labelled ``"<label> bf16"``).
+
+    Args:
+        label: Row name of the fp32 case.
+        spec: Model spec mapping.
+        autocast: bf16 under ``torch.autocast`` (``True``) or with cast weights and input.
+        channels_last: Convert the model and the input to channels-last memory format.
+    """
+    return [
+        InferenceCase(label, spec, "fp32", channels_last=channels_last),
+        InferenceCase(f"{label} bf16", spec, "bf16", channels_last=channels_last,
+                      autocast=autocast),
+    ]
+
+
 def baseline_case(name: str) -> InferenceCase:
     """The fp32 case of a registered baseline model, labelled by its name."""
     return InferenceCase(name, {"type": name})
@@ -357,6 +375,7 @@ __all__ = [
     "baseline_case",
     "compare_inference",
     "measure_case",
+    "precision_cases",
     "print_comparison",
     "run_cli",
 ]
