@@ -11,29 +11,37 @@ import pytest
 from lle_core.lazy import lazy_exports
 
 
-def make_module(name: str, mapping: dict[str, str]) -> types.ModuleType:
+def make_module(name: str, exports: dict[str, tuple[str, ...]]) -> types.ModuleType:
     module = types.ModuleType(name)
-    module.__getattr__, module.__dir__ = lazy_exports(name, mapping)
+    module.__getattr__, module.__dir__, module.names = lazy_exports(name, exports)
     sys.modules[name] = module
     return module
 
 
-def test_resolves_module_attr_and_bare_module_targets_and_caches():
-    module = make_module("lle_lazy_probe", {"dumps": "json:dumps", "JSONDecoder": "json.decoder"})
+def test_resolves_names_from_their_modules_and_caches():
+    module = make_module("lle_lazy_probe", {"json": ("dumps", "loads"),
+                                            "json.decoder": ("JSONDecoder",)})
     try:
         import json
         import json.decoder
 
+        assert module.names == ["dumps", "loads", "JSONDecoder"]
         assert module.dumps is json.dumps
         assert module.JSONDecoder is json.decoder.JSONDecoder
         assert vars(module)["dumps"] is json.dumps  # cached after the first access
-        assert {"dumps", "JSONDecoder"} <= set(dir(module))
+        assert "loads" not in vars(module)  # not imported before it is asked for
+        assert {"dumps", "loads", "JSONDecoder"} <= set(dir(module))
     finally:
         del sys.modules["lle_lazy_probe"]
 
 
+def test_a_name_under_two_modules_is_refused():
+    with pytest.raises(ValueError, match="dumps"):
+        lazy_exports("lle_lazy_probe3", {"json": ("dumps",), "pickle": ("dumps",)})
+
+
 def test_unknown_name_raises_attribute_error_naming_the_module():
-    module = make_module("lle_lazy_probe2", {"dumps": "json:dumps"})
+    module = make_module("lle_lazy_probe2", {"json": ("dumps",)})
     try:
         with pytest.raises(AttributeError, match=r"lle_lazy_probe2.*missing"):
             module.missing  # noqa: B018

@@ -39,24 +39,16 @@ from lle_core.spec import (
 
 __version__ = "0.1.0"
 
-# name -> "module:attribute", imported on first access (keeps `import lle_core` light).
-_LAZY: dict[str, str] = {
-    "Enhancer": "lle_core.interfaces:Enhancer",
-    "Backbone": "lle_core.interfaces:Backbone",
-    "FusionOp": "lle_core.interfaces:FusionOp",
-    "LossTerm": "lle_core.interfaces:LossTerm",
-    "LossParams": "lle_core.interfaces:LossParams",
-    "LLEDataset": "lle_core.interfaces:LLEDataset",
-    "TrainingScheme": "lle_core.interfaces:TrainingScheme",
-    "StepResult": "lle_core.interfaces:StepResult",
-    "Metric": "lle_core.interfaces:Metric",
-    "enhance": "lle_core.inference:enhance",
-    "train": "lle_core.engine:train",
-    "evaluate": "lle_core.evaluation:evaluate",
-}
-
-
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
+# Names imported from their module on first access (keeps the import light).
+__getattr__, __dir__, _LAZY_NAMES = lazy_exports(__name__, {
+    "lle_core.interfaces": (
+        "Enhancer", "Backbone", "FusionOp", "LossTerm", "LossParams", "LLEDataset",
+        "TrainingScheme", "StepResult", "Metric",
+    ),
+    "lle_core.inference": ("enhance",),
+    "lle_core.engine": ("train",),
+    "lle_core.evaluation": ("evaluate",),
+})
 
 
 __all__ = [
@@ -83,5 +75,5 @@ __all__ = [
     "load_config_file",
     "parse_spec",
     "registries",
-    *_LAZY,
+    *_LAZY_NAMES,
 ]

@@ -16,28 +16,19 @@ from typing import Any
 
 from lle_core.lazy import lazy_exports
 
-_LAZY: dict[str, str] = {
-    "train": "lle_core.engine.loop:train",
-    "RunResult": "lle_core.engine.loop:RunResult",
-    "Run": "lle_core.engine.loop:Run",
-    "RunConfig": "lle_core.engine.config:RunConfig",
-    "load_run_config": "lle_core.engine.config:load_run_config",
-    "validate_run_config": "lle_core.engine.config:validate_run_config",
-    "save_checkpoint": "lle_core.engine.checkpoint:save_checkpoint",
-    "load_model": "lle_core.engine.checkpoint:load_model",
-    "load_weights": "lle_core.engine.checkpoint:load_weights",
-    "load_state": "lle_core.engine.checkpoint:load_state",
-    "checkpoint_spec": "lle_core.engine.checkpoint:checkpoint_spec",
-    "SupervisedScheme": "lle_core.engine.schemes:SupervisedScheme",
-    "UnsupervisedScheme": "lle_core.engine.schemes:UnsupervisedScheme",
-}
+# Names imported from their module on first access (keeps the import light).
+__getattr__, __dir__, _LAZY_NAMES = lazy_exports(__name__, {
+    "lle_core.engine.loop": ("train", "RunResult", "Run"),
+    "lle_core.engine.config": ("RunConfig", "load_run_config", "validate_run_config"),
+    "lle_core.engine.checkpoint": (
+        "save_checkpoint", "load_model", "load_weights", "load_state", "checkpoint_spec",
+    ),
+    "lle_core.engine.schemes": ("SupervisedScheme", "UnsupervisedScheme"),
+})
 
 #: Small model used by the trainers' conformance examples.
 EXAMPLE_MODEL: dict[str, Any] = {"type": "core.unet_small", "base_width": 8}
 EXAMPLE_LOSS: dict[str, Any] = {"type": "core.l1"}
-
-
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 
 def register_components(register: Any) -> None:
@@ -61,4 +52,4 @@ def register_components(register: Any) -> None:
     )
 
 
-__all__ = ["register_components", *_LAZY]
+__all__ = ["register_components", *_LAZY_NAMES]

@@ -11,19 +11,13 @@ from lle_core.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
-_LAZY: dict[str, str] = {
-    "AuxNet": "lle_auxnet.model",
-    "AuxNetParams": "lle_auxnet.model",
-    "InceptionDilatedStem": "lle_auxnet.blocks",
-    "IlluminationEstimator": "lle_auxnet.blocks",
-    "SelfCalibrator": "lle_auxnet.blocks",
-    "StageFidelityLoss": "lle_auxnet.losses",
-    "StageSmoothnessLoss": "lle_auxnet.losses",
-    "StagedScheme": "lle_auxnet.scheme",
-}
+# Names imported from their module on first access (keeps the import light).
+__getattr__, __dir__, _LAZY_NAMES = lazy_exports(__name__, {
+    "lle_auxnet.model": ("AuxNet", "AuxNetParams"),
+    "lle_auxnet.blocks": ("InceptionDilatedStem", "IlluminationEstimator", "SelfCalibrator"),
+    "lle_auxnet.losses": ("StageFidelityLoss", "StageSmoothnessLoss"),
+    "lle_auxnet.scheme": ("StagedScheme",),
+})
 
 
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
-
-
-__all__ = ["__version__", *_LAZY]
+__all__ = ["__version__", *_LAZY_NAMES]

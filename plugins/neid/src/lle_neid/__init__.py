@@ -14,20 +14,15 @@ from lle_core.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
-_LAZY: dict[str, str] = {
-    "NEID": "lle_neid.model:NEID",
-    "UNetEncoder": "lle_neid.blocks:UNetEncoder",
-    "UNetDecoder": "lle_neid.blocks:UNetDecoder",
-    "SubPixelHead": "lle_neid.blocks:SubPixelHead",
-    "ChannelFeatureFusion": "lle_neid.fusion:ChannelFeatureFusion",
-    "HSVColorLoss": "lle_neid.losses:HSVColorLoss",
-    "hsv_color_loss": "lle_neid.losses:hsv_color_loss",
-    "TwoStreamScheme": "lle_neid.scheme:TwoStreamScheme",
-    "bicubic_downsample": "lle_neid.resize:bicubic_downsample",
-}
+# Names imported from their module on first access (keeps the import light).
+__getattr__, __dir__, _LAZY_NAMES = lazy_exports(__name__, {
+    "lle_neid.model": ("NEID",),
+    "lle_neid.blocks": ("UNetEncoder", "UNetDecoder", "SubPixelHead"),
+    "lle_neid.fusion": ("ChannelFeatureFusion",),
+    "lle_neid.losses": ("HSVColorLoss", "hsv_color_loss"),
+    "lle_neid.scheme": ("TwoStreamScheme",),
+    "lle_neid.resize": ("bicubic_downsample",),
+})
 
 
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
-
-
-__all__ = ["__version__", *_LAZY]
+__all__ = ["__version__", *_LAZY_NAMES]
