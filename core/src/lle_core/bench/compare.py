@@ -76,7 +76,7 @@ class InferenceCase:
     @property
     def mode(self) -> str:
         """Short description of precision and layout, e.g. ``"bf16 cast, channels_last"``."""
-        text = self.precision
+        text: str = self.precision
         if self.precision == "bf16":
             text += " autocast" if self.autocast else " cast"
         return text + (", channels_last" if self.channels_last else "")
