@@ -95,3 +95,18 @@ def test_bench_runs_end_to_end(folders: dict[str, Path], tmp_path: Path) -> None
     md = (out / "report.md").read_text()
     assert "| unet |" in md and "core.gamma" in md and "Protocol" in md
     assert report.grid is not None and Path(report.grid).stat().st_size > 0
+
+
+def test_every_stage_is_validated_before_any_training(folders: dict[str, Path],
+                                                      tmp_path: Path) -> None:
+    cfg = load_bench_config({
+        "entries": [
+            {"label": "fine", "config": "core:unet_small", "set": {"model.base_width": 4}},
+            {"label": "broken", "config": "core:unet_small", "set": {"model.widht": 4}},
+        ],
+        "data": {"train": str(folders["paired_dir"]), "test": str(folders["test_paired"])},
+        "budget": {"steps": 1},
+    })
+    with pytest.raises(ConfigError, match=r"broken stage 1 .*widht"):
+        run_bench(cfg, out=tmp_path / "bench", progress=False)
+    assert not (tmp_path / "bench" / "runs").exists()  # nothing was trained
