@@ -66,12 +66,14 @@ def inference_spec(entry: EntrySpec, cfg: BenchConfig, plan: DataPlan, out: Path
 def paper_run(entry: EntrySpec, cfg: BenchConfig, plan: DataPlan, out: Path) -> dict:
     """The entry's last-stage run config at the recipe's own batch and crop.
 
-    Bench overrides are dropped except those of the model, so the timed model is the
-    evaluated one.
+    Bench overrides of the data, budget and loop are dropped; those of the model, the loss and
+    the scheme are kept, so the timed step is the one that was trained.
     """
     stage = entry.stages[-1]
-    model_overrides = {k: v for k, v in {**cfg.set, **stage.set}.items() if k.startswith("model.")}
-    stage = stage.model_copy(update={"set": model_overrides})
+    kept = ("model", "loss", "trainer")
+    overrides = {k: v for k, v in {**cfg.set, **stage.set}.items()
+                 if k.split(".", 1)[0] in kept and v != "{previous}"}
+    stage = stage.model_copy(update={"set": overrides})
     return stage_config(stage, plan, budget={"steps": 1}, overrides={}, previous="<previous>",
                         out_dir=out)
 
