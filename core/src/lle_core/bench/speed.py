@@ -110,7 +110,12 @@ def measure_train_step(run: dict[str, Any], repeats: int) -> dict[str, Any]:
     from lle_core import parse_spec
     torch.manual_seed(0)
     model = parse_spec("model", run["model"]).build()
-    loss = parse_spec("loss", run["loss"]).build() if run.get("loss") else None
+    loss = None
+    if run.get("loss"):
+        loss_spec = parse_spec("loss", run["loss"])
+        if loss_spec.name != "core.composite":  # the engine wraps single terms the same way
+            loss_spec = parse_spec("loss", {"type": "core.composite", "terms": [loss_spec]})
+        loss = loss_spec.build()
     raw_trainer = run.get("trainer") or "core.supervised"
     trainer = {"type": raw_trainer} if isinstance(raw_trainer, str) else dict(raw_trainer)
     entry = parse_spec("trainer", {"type": trainer["type"]}).entry
