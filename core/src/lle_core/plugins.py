@@ -16,7 +16,7 @@ import importlib
 import os
 import threading
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -356,11 +356,6 @@ def reload_plugins() -> None:
             regs[kind]._entries.clear()
         _state["loaded"] = False
     ensure_loaded()
-
-
-def iter_plugin_ids() -> Iterable[str]:
-    """Ids of all plugins seen, core first."""
-    return (r.id for r in plugin_records())
 
 
 @contextmanager

@@ -30,8 +30,6 @@ from pydantic_core import PydanticCustomError
 from lle_core.errors import ConfigError, ShapeError
 from lle_core.registry import Entry, registries
 
-SpecLike = "str | Mapping[str, Any] | ComponentSpec"
-
 
 @dataclass(frozen=True)
 class ComponentSpec:
