@@ -108,14 +108,11 @@ def measure_train_step(run: dict[str, Any], repeats: int) -> dict[str, Any]:
     import torch
 
     from lle_core import parse_spec
+    from lle_core.engine.loop import build_loss  # the loop's own single-term wrapping
+
     torch.manual_seed(0)
     model = parse_spec("model", run["model"]).build()
-    loss = None
-    if run.get("loss"):
-        loss_spec = parse_spec("loss", run["loss"])
-        if loss_spec.name != "core.composite":  # the engine wraps single terms the same way
-            loss_spec = parse_spec("loss", {"type": "core.composite", "terms": [loss_spec]})
-        loss = loss_spec.build()
+    loss = build_loss(parse_spec("loss", run["loss"]) if run.get("loss") else None)
     raw_trainer = run.get("trainer") or "core.supervised"
     trainer = {"type": raw_trainer} if isinstance(raw_trainer, str) else dict(raw_trainer)
     entry = parse_spec("trainer", {"type": trainer["type"]}).entry
