@@ -23,6 +23,7 @@ from lle_core.errors import (
     LLEError,
     PluginLoadError,
     ShapeError,
+    TensorError,
     WeightsError,
 )
 from lle_core.lazy import lazy_exports
@@ -68,6 +69,7 @@ __all__ = [
     "PluginLoadError",
     "ShapeError",
     "SpecOf",
+    "TensorError",
     "WeightsError",
     "build_component",
     "create",

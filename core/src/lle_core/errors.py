@@ -101,7 +101,15 @@ class ConfigError(LLEError, ValueError):
         super().__init__("\n".join([head, *lines]))
 
 
-class ShapeError(LLEError, ValueError):
+class TensorError(LLEError, ValueError):
+    """A tensor given to a public entry point is unusable (shape, dtype, range, NaN/Inf).
+
+    Raised for wrong shape or dtype, an empty tensor, values outside their range, or NaN/Inf;
+    the message names the shape or the bad values.
+    """
+
+
+class ShapeError(TensorError):
     """A tensor has a shape that a component's contract does not accept."""
 
 

@@ -14,14 +14,24 @@ returns a ``(3, H, W)`` float32 tensor in ``[0, 1]``:
   (``F``) -> clamped to ``[0, 1]``. Note that pillow itself reduces 16-bit *colour* PNGs to
   8 bits per channel when it opens them, so those arrive as 8-bit ``RGB``.
 * The EXIF orientation tag is applied (the tensor is upright, as a viewer shows it).
+* Animated files (APNG, animated WebP/TIFF): the first frame.
+* Decompression bombs: an image declaring more than :func:`max_image_pixels` pixels
+  (default :data:`DEFAULT_MAX_IMAGE_PIXELS`, set ``LLE_MAX_IMAGE_PIXELS``) is refused from
+  its header, before any pixel is decoded.
+
+Every decoding failure (missing, empty, truncated, not an image, too large, NaN/Inf values)
+is an :class:`~lle_core.errors.ImageReadError` naming the file.
 
 Writing (:func:`write_image`) clamps to ``[0, 1]``, rounds to 8-bit and saves in the format
-of the file suffix (PNG, JPEG, BMP, TIFF, WebP).
+of the file suffix (:data:`WRITE_EXTENSIONS`) atomically (:func:`lle_core.files.atomic_write`:
+a crash or a concurrent writer never leaves a partial file).
 """
 
 from __future__ import annotations
 
+import io
 import os
+import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -30,12 +40,32 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
-from lle_core.errors import ImageReadError
+from lle_core.errors import ImageReadError, TensorError
+from lle_core.files import atomic_write
 
 #: File suffixes (lower case) treated as images by :func:`list_images`.
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pnm"}
 )
+
+#: Suffixes :func:`write_image` can write, with pillow's format name.
+WRITE_EXTENSIONS: dict[str, str] = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".bmp": "BMP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".webp": "WEBP",
+    ".ppm": "PPM",
+    ".pgm": "PPM",
+    ".pnm": "PPM",
+}
+
+#: Largest image (width × height) read by default: 100 megapixels (a 12000×12000 image, 144
+#: megapixels, needs several GB once decoded and enhanced).
+DEFAULT_MAX_IMAGE_PIXELS = 100_000_000
+MAX_PIXELS_ENV = "LLE_MAX_IMAGE_PIXELS"
 
 AlphaMode = Literal["drop", "black"]
 
@@ -45,6 +75,24 @@ _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 def is_image_file(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` has an image suffix (case-insensitive); the file is not opened."""
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def max_image_pixels() -> int:
+    """The pixel limit of :func:`read_image`: ``LLE_MAX_IMAGE_PIXELS`` or the default.
+
+    Raises:
+        ImageReadError: The variable is set but not a positive integer.
+    """
+    raw = os.environ.get(MAX_PIXELS_ENV, "").strip().replace("_", "")
+    if not raw:
+        return DEFAULT_MAX_IMAGE_PIXELS
+    try:
+        value = int(float(raw))
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ImageReadError(f"{MAX_PIXELS_ENV} must be a positive number of pixels, got {raw!r}")
+    return value
 
 
 def list_images(folder: str | os.PathLike[str]) -> list[Path]:
@@ -92,35 +140,63 @@ def _to_array(img: Image.Image, alpha: AlphaMode) -> np.ndarray:
     return np.asarray(img, dtype=np.float32) / 255.0
 
 
-def read_image(path: str | os.PathLike[str], *, alpha: AlphaMode = "drop") -> Tensor:
+def read_image(
+    path: str | os.PathLike[str], *, alpha: AlphaMode = "drop", max_pixels: int | None = None
+) -> Tensor:
     """Read an image file as a float32 RGB tensor.
 
     Args:
         path: Image file (any format pillow reads).
         alpha: What to do with an alpha channel: ``"drop"`` ignores it, ``"black"``
             composites the image on black (see the module docstring).
+        max_pixels: Refuse images with more pixels (width × height) than this, read from the
+            header before decoding (default: :func:`max_image_pixels`).
 
     Returns:
         ``(3, H, W)`` float32 in ``[0, 1]``, upright (EXIF orientation applied).
 
     Raises:
-        ImageReadError: The file is missing, is not an image, or is corrupt/truncated; the
-            message names the file.
+        ImageReadError: The file is missing, empty, not an image, corrupt/truncated, larger
+            than ``max_pixels`` or holds NaN/Inf values; the message names the file.
     """
     if alpha not in ("drop", "black"):
         raise ValueError(f"alpha must be 'drop' or 'black', got {alpha!r}")
     p = Path(path)
     if not p.is_file():
         raise ImageReadError(f"image file not found: {p}")
+    limit = max_image_pixels() if max_pixels is None else int(max_pixels)
     try:
-        with Image.open(p) as img:
-            img.load()
-            upright = ImageOps.exif_transpose(img)
-            array = _to_array(upright if upright is not None else img, alpha)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(p) as img:
+                width, height = img.size
+                if width * height > limit:
+                    raise ImageReadError(
+                        f"{p} declares {width}x{height} = {width * height} pixels, above the "
+                        f"limit of {limit} (a decompression bomb or a very large image; raise "
+                        f"it with {MAX_PIXELS_ENV}=N)"
+                    )
+                if width * height == 0:
+                    raise ImageReadError(f"{p} declares an empty image ({width}x{height})")
+                img.load()
+                upright = ImageOps.exif_transpose(img)
+                array = _to_array(upright if upright is not None else img, alpha)
+    except ImageReadError:
+        raise
     except UnidentifiedImageError:
         raise ImageReadError(f"not an image (or a format pillow cannot read): {p}") from None
-    except (OSError, SyntaxError, ValueError) as err:
-        raise ImageReadError(f"corrupt or truncated image file {p}: {err}") from None
+    except Image.DecompressionBombError as err:
+        raise ImageReadError(
+            f"{p} is too large to decode safely ({err}); lle reads at most {limit} pixels"
+        ) from None
+    except MemoryError:
+        raise ImageReadError(f"{p} does not fit in memory once decoded") from None
+    except Exception as err:  # decoders raise many types on damaged data (OSError, struct...)
+        raise ImageReadError(
+            f"corrupt or truncated image file {p}: {type(err).__name__}: {err}"
+        ) from None
+    if not np.isfinite(array).all():
+        raise ImageReadError(f"{p} holds NaN or infinite pixel values")
     return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
 
 
@@ -148,27 +224,43 @@ def to_uint8(image: Tensor) -> np.ndarray:
 
 
 def write_image(path: str | os.PathLike[str], image: Tensor, *, quality: int = 95) -> Path:
-    """Write a tensor as an 8-bit image; the format follows the suffix of ``path``.
+    """Write a tensor as an 8-bit image atomically; the format follows the suffix of ``path``.
+
+    The image is encoded in memory and written with :func:`lle_core.files.atomic_write`, so
+    ``path`` holds its old content or the complete new image, never a partial file.
 
     Args:
-        path: Output file (``.png``, ``.jpg``/``.jpeg``, ``.bmp``, ``.tif``, ``.webp``);
-            missing parent folders are created.
+        path: Output file (a suffix of :data:`WRITE_EXTENSIONS`); missing parent folders are
+            created.
         image: ``(3, H, W)`` or ``(1, 3, H, W)`` RGB (or ``(H, W)`` grayscale), values are
             clamped to ``[0, 1]`` and rounded to 8 bits.
         quality: JPEG/WebP quality (ignored by lossless formats).
 
     Returns:
         The written path.
+
+    Raises:
+        ValueError: The suffix is not a format lle writes.
+        TensorError: The image holds NaN or infinite values (they would be saved as black).
+        OSError: The file cannot be written (permissions, full disk); nothing is left behind.
     """
     p = Path(path)
-    if not is_image_file(p):
+    fmt = WRITE_EXTENSIONS.get(p.suffix.lower())
+    if fmt is None:
         raise ValueError(
-            f"cannot tell the image format of {p}: use one of {sorted(IMAGE_EXTENSIONS)}"
+            f"unsupported image format {p.suffix or '(no suffix)'} for {p}: lle writes "
+            + ", ".join(sorted(WRITE_EXTENSIONS))
         )
-    p.parent.mkdir(parents=True, exist_ok=True)
+    bad = int((~torch.isfinite(image.detach())).sum())
+    if bad:
+        raise TensorError(
+            f"refusing to write {p}: the image of shape {tuple(image.shape)} holds {bad} NaN "
+            "or infinite value(s)"
+        )
     img = Image.fromarray(to_uint8(image))
-    if p.suffix.lower() in (".jpg", ".jpeg", ".webp"):
-        img.save(p, quality=int(quality))
+    buffer = io.BytesIO()
+    if fmt in ("JPEG", "WEBP"):
+        img.save(buffer, format=fmt, quality=int(quality))
     else:
-        img.save(p)
-    return p
+        img.save(buffer, format=fmt)
+    return atomic_write(p, buffer.getvalue())

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from lle_core.engine.checkpoint import atomic_write
+from lle_core.files import atomic_write
 
 if TYPE_CHECKING:
     from lle_core.bench.runner import BenchReport

@@ -11,90 +11,47 @@ A checkpoint ``<name>`` in a run directory is a pair of files:
   plain Python data and is read with ``torch.load(weights_only=True)``: loading a checkpoint
   never runs code from it.
 
-Both files are written atomically (temporary file in the same directory, flush, fsync,
-``os.replace``, fsync of the directory), so a crash at any moment leaves either the previous or
-the new file under the final name, never a partial one. The state file is written first and is
-self-contained (it also holds the model weights); a crash between the two writes leaves a newer
-state next to older weights, which :func:`repair_weights` (called on resume) rewrites.
+Both files are written atomically with :func:`lle_core.files.atomic_write` (temporary file in
+the same directory, flush, fsync, ``os.replace``, fsync of the directory), so a crash at any
+moment leaves either the previous or the new file under the final name, never a partial one.
+The state file is written first and is self-contained (it also holds the model weights); a
+crash between the two writes leaves a newer state next to older weights, which the resume
+rewrites.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import pickle
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
 import torch
 from torch import Tensor, nn
 
+from lle_core import files
 from lle_core.errors import CheckpointError, WeightsError
+from lle_core.files import atomic_write, remove_stale_temporaries  # noqa: F401 - re-exported
 
 #: Version of the checkpoint layout (``lle_format`` in the safetensors metadata).
 LLE_FORMAT = "1"
 WEIGHTS_SUFFIX = ".safetensors"
 STATE_SUFFIX = ".state.pt"
-_TMP_MARK = ".tmp-"
 
 
 # ------------------------------------------------------------------------------------------
-# Atomic writes
+# Atomic writes (the shared helper of lle_core.files)
 # ------------------------------------------------------------------------------------------
 
 
 def _write_payload(handle: IO[bytes], payload: bytes) -> None:
-    """Write the bytes of a file (a seam for tests that simulate a crash mid-write)."""
-    handle.write(payload)
+    """Write the bytes of a checkpoint file (a seam for tests that simulate a crash mid-write)."""
+    files._write_payload(handle, payload)
 
 
-def atomic_write(path: str | Path, payload: bytes | Callable[[IO[bytes]], None]) -> Path:
-    """Write a file so that ``path`` holds either its old or its complete new content.
-
-    Args:
-        path: Final file name.
-        payload: The bytes, or a function writing them to an open binary handle.
-
-    Returns:
-        ``path``.
-    """
-    final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{final.name}{_TMP_MARK}{os.getpid()}")
-    try:
-        with open(tmp, "wb") as handle:
-            if callable(payload):
-                payload(handle)
-            else:
-                _write_payload(handle, payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_dir(final.parent)
-    return final
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":  # pragma: no cover - directories cannot be opened on Windows
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def remove_stale_temporaries(folder: str | Path) -> None:
-    """Delete temporary files a killed process left behind (never a final file)."""
-    for p in Path(folder).glob(f".*{_TMP_MARK}*"):
-        with contextlib.suppress(OSError):
-            p.unlink()
+def _write_bytes(path: str | Path, payload: bytes) -> Path:
+    return atomic_write(path, lambda handle: _write_payload(handle, payload))
 
 
 # ------------------------------------------------------------------------------------------
@@ -150,20 +107,16 @@ def save_weights(
         "step": str(int(step)),
         **{str(k): str(v) for k, v in (metadata or {}).items()},
     }
-    return atomic_write(path, save(inference_state_dict(model), metadata=meta))
+    return _write_bytes(path, save(inference_state_dict(model), metadata=meta))
 
 
 def save_state(path: str | Path, state: Mapping[str, Any]) -> Path:
     """Write a training-state file (tensors and plain data only) atomically."""
+    import io
 
-    def write(handle: IO[bytes]) -> None:
-        import io
-
-        buffer = io.BytesIO()
-        torch.save(dict(state), buffer)
-        _write_payload(handle, buffer.getvalue())
-
-    return atomic_write(path, write)
+    buffer = io.BytesIO()
+    torch.save(dict(state), buffer)
+    return _write_bytes(path, buffer.getvalue())
 
 
 def save_checkpoint(
@@ -374,19 +327,27 @@ def load_state(path: str | Path) -> dict[str, Any]:
         CheckpointError: Missing, truncated, or holding anything but tensors and plain data.
     """
     p = Path(path)
-    if not p.name.endswith(STATE_SUFFIX):
+    if p.name.endswith(WEIGHTS_SUFFIX):  # the weights file of a checkpoint: its state file
+        p = p.with_name(p.name[: -len(WEIGHTS_SUFFIX)] + STATE_SUFFIX)
+    elif not p.name.endswith(STATE_SUFFIX):
         p = p.with_name(p.name + STATE_SUFFIX) if not p.is_file() else p
     if not p.is_file():
         raise CheckpointError(f"training state not found: {p}")
     try:
         state = torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
+        first = (str(err).splitlines() or [""])[0]
         raise CheckpointError(
             f"refusing to load {p}: it holds objects other than tensors and plain data "
-            f"(weights_only load failed: {str(err).splitlines()[0]})"
+            f"(weights_only load failed: {first})"
         ) from None
-    except (RuntimeError, EOFError, OSError) as err:
-        raise CheckpointError(f"{p} is not a readable training state: {err}") from None
+    except MemoryError:
+        raise
+    except Exception as err:  # a corrupt file can make the unpickler raise almost anything
+        first = (str(err).splitlines() or [""])[0]
+        raise CheckpointError(
+            f"{p} is not a readable training state ({type(err).__name__}: {first})"
+        ) from None
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise CheckpointError(f"{p} is not an lle training state (format {STATE_FORMAT!r})")
     return state

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
+from lle_core.errors import ConfigError, TensorError
 from lle_core.inference.loading import ModelLike, as_batch, model_capabilities, resolve_model
 from lle_core.inference.memory import autocast_context, default_budget_mb, measure_bytes_per_pixel
 from lle_core.inference.padding import forward_padded
@@ -19,12 +20,34 @@ from lle_core.registry import Capabilities
 TileArg = int | Literal["auto", "off"] | None
 
 
-def _resolve_device(model: nn.Module, device: torch.device | str | None) -> torch.device:
-    if device is not None:
-        return torch.device(device)
-    for p in model.parameters():
-        return p.device
-    return torch.device("cpu")
+def resolve_device(model: nn.Module, device: torch.device | str | None) -> torch.device:
+    """The device to run on: ``device`` if given and usable, else the model's, else CPU.
+
+    Raises:
+        ConfigError: ``device`` is not a device name (``gpu0``) or names an accelerator this
+            machine does not have (``cuda`` without a GPU, ``cuda:3`` with one GPU).
+    """
+    if device is None:
+        for p in model.parameters():
+            return p.device
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ConfigError(
+            [("device", f"{device!r} is not a device; use cpu, cuda, cuda:N or mps")]
+        ) from None
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ConfigError([("device", f"{device!r} asked for, but no CUDA GPU is available")])
+        if dev.index is not None and dev.index >= count:
+            raise ConfigError(
+                [("device", f"{device!r} asked for, but this machine has {count} CUDA GPU(s)")]
+            )
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError([("device", f"{device!r} asked for, but MPS is not available")])
+    return dev
 
 
 def _check_dtype(dtype: torch.dtype | str | None, caps: Capabilities, name: str) -> Any:
@@ -33,15 +56,18 @@ def _check_dtype(dtype: torch.dtype | str | None, caps: Capabilities, name: str)
     if isinstance(dtype, str):
         value = getattr(torch, dtype, None)
         if not isinstance(value, torch.dtype):
-            raise ValueError(f"unknown dtype {dtype!r}")
+            raise ConfigError([("dtype", f"unknown dtype {dtype!r}")])
         dtype = value
     if dtype == torch.float32:
         return None
     label = str(dtype).removeprefix("torch.")
     if label not in caps.dtypes:
-        raise ValueError(
-            f"model {name} supports dtypes {list(caps.dtypes)}, not {label!r} "
-            "(its capabilities say so; running it anyway risks NaN or wrong colours)"
+        raise ConfigError(
+            [(
+                "dtype",
+                f"model {name} supports dtypes {list(caps.dtypes)}, not {label!r} (its "
+                "capabilities say so; running it anyway risks NaN or wrong colours)",
+            )]
         )
     return dtype
 
@@ -136,6 +162,14 @@ def enhance(
             lists it in ``capabilities.dtypes``); ``None`` for float32.
         progress: ``progress(done, total)`` called after each tile.
 
+    Raises:
+        TensorError: The input is empty, holds NaN/Inf or values outside ``[0, 1]`` (see
+            :func:`~lle_core.inference.loading.check_image_tensor`), or the model produced
+            NaN/Inf (never saved silently as black pixels).
+        ShapeError: Wrong rank or channel count.
+        ImageReadError: A path that cannot be read (the message names it).
+        ConfigError: Unusable ``device``, ``dtype`` or ``overlap``.
+
     Returns:
         float32 in ``[0, 1]``: ``(B, 3, sH, sW)`` for batches, paths and PIL images (``B = 1``
         for the latter two), ``(3, sH, sW)`` for a ``(3, H, W)`` tensor.
@@ -150,7 +184,9 @@ def enhance(
     caps = model_capabilities(net)
     name = getattr(getattr(net, "lle_spec", None), "name", type(net).__name__)
     run_dtype = _check_dtype(dtype, caps, name)
-    dev = _resolve_device(net, device)
+    if overlap is not None and overlap < 0:
+        raise ConfigError([("overlap", f"must be >= 0 pixels, got {overlap}")])
+    dev = resolve_device(net, device)
     net = net.to(dev).eval()
     x, squeeze = as_batch(image_or_batch)
     x = x.to(dev)
@@ -170,5 +206,11 @@ def enhance(
                 progress(1, 1)
         else:
             y = tiled_forward(net, x, caps, plan, progress=progress)
+    bad = int((~torch.isfinite(y)).sum())
+    if bad:
+        raise TensorError(
+            f"model {name} produced {bad} NaN or infinite value(s) in its output of shape "
+            f"{tuple(y.shape)} (from a finite input); try float32 (no --dtype) or other weights"
+        )
     y = y.clamp_(0.0, 1.0)
     return y[0] if squeeze else y

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from lle_core.engine.validate import model_capabilities  # noqa: F401 - shared, re-exported
-from lle_core.errors import ImageReadError, ShapeError, WeightsError
+from lle_core.errors import ImageReadError, ShapeError, TensorError, WeightsError
 from lle_core.spec import ComponentSpec, parse_spec
 
 #: What a user can pass as the model: a built module, a name, a mapping spec or a spec object.
@@ -111,11 +111,41 @@ def pil_to_tensor(image: Any) -> Tensor:
     return torch.from_numpy(arr).permute(2, 0, 1).contiguous()
 
 
+def check_image_tensor(x: Tensor, *, what: str = "image") -> None:
+    """Refuse an image batch that no model should see.
+
+    Args:
+        x: ``(B, 3, H, W)`` float in ``[0, 1]``.
+        what: How the message names it.
+
+    Raises:
+        TensorError: Empty (a zero dimension), NaN or infinite values, or values outside
+            ``[0, 1]``; the message gives the shape and the count or range of bad values.
+    """
+    shape = tuple(x.shape)
+    if x.numel() == 0:
+        raise TensorError(f"{what} of shape {shape} is empty (a batch needs B, H, W >= 1)")
+    finite = torch.isfinite(x)
+    if not bool(finite.all()):
+        nan = int(torch.isnan(x).sum())
+        inf = int((~finite).sum()) - nan
+        raise TensorError(
+            f"{what} of shape {shape} holds {nan} NaN and {inf} infinite value(s); models "
+            "spread them over their receptive field, so lle refuses them"
+        )
+    lo, hi = float(x.min()), float(x.max())
+    if lo < -1e-4 or hi > 1 + 1e-4:
+        raise TensorError(
+            f"{what} values must be in [0, 1], got [{lo:.4g}, {hi:.4g}] (shape {shape}); "
+            "divide 8-bit data by 255"
+        )
+
+
 def as_batch(image: Any) -> tuple[Tensor, bool]:
     """Normalise an input to a ``(B, 3, H, W)`` float32 batch in ``[0, 1]``.
 
-    Accepts a file path, a PIL image, a ``(3, H, W)`` or ``(B, 3, H, W)`` tensor (float in
-    ``[0, 1]`` or uint8 in ``[0, 255]``) or a numpy ``(H, W, 3)`` array.
+    Accepts a file path, a PIL image, a ``(3, H, W)`` or ``(B, 3, H, W)`` tensor (floating
+    point in ``[0, 1]`` or uint8 in ``[0, 255]``) or a numpy ``(H, W, 3)`` array.
 
     Returns:
         The batch and whether the input was a single ``(3, H, W)`` tensor (whose result is
@@ -123,7 +153,8 @@ def as_batch(image: Any) -> tuple[Tensor, bool]:
 
     Raises:
         ShapeError: Wrong rank or channel count.
-        ValueError: Float values outside ``[0, 1]``.
+        TensorError: Empty, NaN/Inf, values outside ``[0, 1]``, or a dtype that is neither
+            floating point nor uint8.
         ImageReadError: A path that cannot be read.
     """
     squeeze = False
@@ -151,13 +182,12 @@ def as_batch(image: Any) -> tuple[Tensor, bool]:
             )
         if image.dtype == torch.uint8:
             x = image.float() / 255.0
-        else:
+        elif image.is_floating_point():
             x = image.float()
-            lo, hi = float(x.min()), float(x.max())
-            if lo < -1e-4 or hi > 1 + 1e-4:
-                raise ValueError(
-                    f"image values must be in [0, 1], got [{lo:.4g}, {hi:.4g}]; divide 8-bit "
-                    "data by 255"
-                )
-            x = x.clamp(0.0, 1.0)
-    return x, squeeze
+        else:
+            raise TensorError(
+                f"image tensor of shape {tuple(image.shape)} has dtype {image.dtype}; pass "
+                "floating point in [0, 1] or uint8 in [0, 255]"
+            )
+    check_image_tensor(x, what="image" if squeeze else "image batch")
+    return x.clamp(0.0, 1.0), squeeze
