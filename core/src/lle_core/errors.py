@@ -117,6 +117,10 @@ class ImageReadError(LLEError, OSError):
     """An image file is missing, corrupt, or not an image; the message names the file."""
 
 
+class OutputError(LLEError, OSError):
+    """An output (image, report, folder) cannot be written; the message names the path."""
+
+
 class DatasetError(LLEError, ValueError):
     """A dataset folder is malformed (missing partner, size mismatch, empty folder)."""
 

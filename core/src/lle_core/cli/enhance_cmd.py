@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import glob
+import os
 from pathlib import Path
 from typing import Any, Literal
 
-from lle_core.errors import ConfigError, ImageReadError
+from lle_core.errors import ConfigError, ImageReadError, LLEError, OutputError, WeightsError
 
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
@@ -85,9 +86,35 @@ def add_parser(sub: Any) -> None:
     add_model_arguments(p)
     add_runtime_arguments(p)
     p.add_argument(
-        "--ext", default=None, metavar="EXT", help="output format for folder outputs (default: png)"
+        "--ext",
+        default=None,
+        metavar="EXT",
+        help="output format for folder outputs: png, jpg, bmp, tif, webp, ppm (default: png)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="allow an output to replace its own input (enhance in place); without it an "
+        "output that is an input is refused. Outputs never replace another input, and "
+        "existing non-input files are replaced atomically",
     )
     p.set_defaults(func=run_enhance)
+
+
+def check_runtime_arguments(model: Any, args: argparse.Namespace) -> None:
+    """Check ``--device``, ``--dtype`` and ``--overlap`` before any image is processed.
+
+    Raises:
+        ConfigError: The option is unusable (the message names it).
+    """
+    from lle_core.inference.api import check_dtype, resolve_device
+    from lle_core.inference.loading import model_capabilities
+
+    if args.overlap is not None and args.overlap < 0:
+        raise ConfigError([("--overlap", f"must be >= 0 pixels, got {args.overlap}")])
+    resolve_device(model, args.device)
+    name = getattr(getattr(model, "lle_spec", None), "name", type(model).__name__)
+    check_dtype(args.dtype, model_capabilities(model), name)
 
 
 def parse_tile(value: str | None) -> int | Literal["auto", "off"]:
@@ -177,29 +204,113 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
     return found
 
 
+def _output_format(suffix: str, where: str) -> str:
+    """Lower-case suffix (with dot) of a format lle writes, else a ConfigError for ``where``."""
+    from lle_core.io import WRITE_EXTENSIONS
+
+    ext = "." + suffix.lower().lstrip(".")
+    if ext not in WRITE_EXTENSIONS:
+        raise ConfigError(
+            [(where, f"lle cannot write {ext} images; use one of "
+              + ", ".join(e.lstrip(".") for e in sorted(WRITE_EXTENSIONS)))]
+        )
+    return ext
+
+
+def _names_a_file(out: Path) -> bool:
+    """Whether ``-o`` names an image file (an image suffix, any format pillow knows)."""
+    from PIL import Image
+
+    from lle_core.io import WRITE_EXTENSIONS
+
+    if out.is_dir():
+        return False
+    suffix = out.suffix.lower()
+    return suffix in WRITE_EXTENSIONS or suffix in Image.registered_extensions()
+
+
 def output_paths(inputs: list[Path], out: Path, ext: str | None) -> list[Path]:
-    """Where each result goes.
+    """Where each result goes, one distinct file per input.
 
-    ``out`` itself for one input and a file-like ``out``, else ``out/<stem>.<ext>``
-    (``<parent>_<stem>`` when two inputs share a stem).
+    ``out`` itself for one input and an ``out`` with an image suffix, else
+    ``out/<stem>.<ext>``; inputs sharing a stem get ``<parent>_<stem>``, and any name still
+    taken (case-insensitively) gets ``_2``, ``_3``...
+
+    Raises:
+        ConfigError: ``--out``/``--ext`` name a format lle cannot write (``x.gif``), or
+            several inputs go to one file.
     """
-    from lle_core.io import is_image_file
-
-    if len(inputs) == 1 and is_image_file(out) and not out.is_dir():
+    if ext is not None:
+        ext = _output_format(ext, "--ext")
+    if _names_a_file(out):
+        _output_format(out.suffix, "--out")
+        if len(inputs) != 1:
+            raise ConfigError([("--out", f"{len(inputs)} inputs need an output folder, not {out}")])
         return [out]
-    if is_image_file(out) and not out.is_dir():
-        raise ConfigError([("--out", f"{len(inputs)} inputs need an output folder, not {out}")])
-    suffix = "." + (ext or "png").lstrip(".")
-    stems = [p.stem for p in inputs]
+    suffix = ext or ".png"
+    stems = [p.stem.lower() for p in inputs]
+    taken: set[str] = set()
     paths = []
     for p in inputs:
-        name = p.stem if stems.count(p.stem) == 1 else f"{p.parent.name}_{p.stem}"
+        base = p.stem if stems.count(p.stem.lower()) == 1 else f"{p.parent.name}_{p.stem}"
+        name, n = base, 1
+        while f"{name}{suffix}".lower() in taken:
+            n += 1
+            name = f"{base}_{n}"
+        taken.add(f"{name}{suffix}".lower())
         paths.append(out / f"{name}{suffix}")
     return paths
 
 
+def _same_file_key(path: Path) -> str:
+    return os.path.normcase(os.path.realpath(path))
+
+
+def check_overwrites(inputs: list[Path], targets: list[Path], *, overwrite: bool) -> None:
+    """Refuse outputs that would replace an input.
+
+    An output may replace its *own* input only with ``overwrite`` (the input is read before
+    the output is written); it never replaces another input (that one would be read after
+    being overwritten).
+
+    Raises:
+        ConfigError: Names each output that is an input (the first ten).
+    """
+    owner = {_same_file_key(src): i for i, src in enumerate(inputs)}
+    problems = []
+    for i, dst in enumerate(targets):
+        j = owner.get(_same_file_key(dst))
+        if j is None or (j == i and overwrite):
+            continue
+        why = (
+            "is that input; pass --overwrite to enhance in place" if j == i
+            else f"is another input ({inputs[j]}), which would be read after being replaced"
+        )
+        problems.append(("--out", f"{dst} (the result of {inputs[i]}) {why}"))
+    if problems:
+        extra = len(problems) - 10
+        problems = problems[:10] + ([("--out", f"... and {extra} more")] if extra > 0 else [])
+        raise ConfigError(problems)
+
+
+def _prepare_folder(folder: Path) -> None:
+    """Create the output folder now, so that a bad ``-o`` fails before any work."""
+    blocker = next((a for a in (folder, *folder.parents) if a.exists() and not a.is_dir()), None)
+    if blocker is not None:
+        raise OutputError(f"cannot create the output folder {folder}: {blocker} is a file")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        reason = err.strerror or str(err)
+        raise OutputError(f"cannot create the output folder {folder}: {reason}") from None
+
+
 def run_enhance(args: argparse.Namespace) -> int:
-    """Enhance every input with a progress bar; print where the results are."""
+    """Enhance every input with a progress bar; print where the results are.
+
+    Inputs that cannot be read or enhanced are skipped and listed at the end (exit code 1);
+    a write failure (full disk, permissions) stops the run. Returns the exit code.
+    """
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -209,21 +320,29 @@ def run_enhance(args: argparse.Namespace) -> int:
         TimeRemainingColumn,
     )
 
+    from lle_core.cli.main import error_message
     from lle_core.inference import enhance
     from lle_core.io import write_image
 
     console = Console(stderr=True)
     inputs = expand_inputs(args.inputs)
-    targets = output_paths(inputs, Path(args.out), args.ext)
+    out_arg = Path(args.out)
+    targets = output_paths(inputs, out_arg, args.ext)
+    check_overwrites(inputs, targets, overwrite=args.overwrite)
     model = model_from_args(args)
     name = getattr(getattr(model, "lle_spec", None), "name", type(model).__name__)
     tile = parse_tile(args.tile)
+    check_runtime_arguments(model, args)
+    for folder in dict.fromkeys(t.parent for t in targets):
+        _prepare_folder(folder)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
     )
+    failed: list[tuple[Path, str]] = []
+    written = 0
     with Progress(*columns, console=console, transient=False) as bar:
         task = bar.add_task(f"enhancing with {name}", total=len(inputs))
         tiles = bar.add_task("tiles", total=1, visible=False)
@@ -234,19 +353,42 @@ def run_enhance(args: argparse.Namespace) -> int:
 
         for src, dst in zip(inputs, targets, strict=True):
             bar.update(task, description=f"{name}: {src.name}")
-            out = enhance(
-                model,
-                src,
-                device=args.device,
-                tile=tile,
-                overlap=args.overlap,
-                max_memory_mb=args.max_memory_mb,
-                dtype=args.dtype,
-                progress=on_tile,
-            )
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            write_image(dst, out[0])
+            try:
+                out = enhance(
+                    model,
+                    src,
+                    device=args.device,
+                    tile=tile,
+                    overlap=args.overlap,
+                    max_memory_mb=args.max_memory_mb,
+                    dtype=args.dtype,
+                    progress=on_tile,
+                )
+            except (ConfigError, WeightsError):
+                raise  # the same for every file: stop at once
+            except Exception as err:  # this file only: skip it, report it at the end
+                if getattr(args, "traceback", False):
+                    console.print_exception()
+                detail = error_message(err)
+                if not isinstance(err, LLEError | OSError | MemoryError):
+                    detail = f"{type(err).__name__}: {detail}"
+                failed.append((src, detail))
+                bar.advance(task)
+                continue
+            try:
+                write_image(dst, out[0])
+            except OSError as err:
+                raise OutputError(
+                    f"cannot write {dst}: {err.strerror or err} ({written} image(s) written "
+                    "before; no partial file is left)"
+                ) from None
+            written += 1
             bar.advance(task)
-    where = targets[0] if len(targets) == 1 else Path(args.out)
-    console.print(f"wrote {len(targets)} image(s) to {where}")
+    where = targets[0] if len(targets) == 1 else out_arg
+    console.print(f"wrote {written} image(s) to {where}")
+    if failed:
+        console.print(f"[red]{len(failed)} of {len(inputs)} input(s) failed:[/]")
+        for src, detail in failed:
+            console.print(f"  {src}: {detail}", markup=False, highlight=False)
+        return 1
     return 0

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
 from lle_core.cli.enhance_cmd import (
     add_model_arguments,
     add_runtime_arguments,
+    check_runtime_arguments,
     model_from_args,
     parse_tile,
 )
+from lle_core.errors import OutputError
 
 
 def add_parser(sub: Any) -> None:
@@ -50,8 +53,31 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run_eval)
 
 
+def check_output_file(path: str | None, flag: str) -> None:
+    """Fail before any work when ``path`` (``--json``/``--grid``) cannot be written.
+
+    Raises:
+        OutputError: Its folder cannot be created, a parent is a file, it is a folder, or the
+            folder is not writable (the message names the flag and the path).
+    """
+    if path is None:
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise OutputError(f"{flag} {target} is a folder, not a file")
+    blocker = next((a for a in target.parents if a.exists() and not a.is_dir()), None)
+    if blocker is not None:
+        raise OutputError(f"{flag} {target}: {blocker} is a file, not a folder")
+    existing = next(a for a in (*target.parents, Path(".")) if a.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"{flag} {target}: {existing} is not writable")
+
+
 def run_eval(args: argparse.Namespace) -> int:
-    """Evaluate the model and the baselines; print tables; write JSON / grid if asked."""
+    """Evaluate the model and the baselines; print tables; write JSON / grid if asked.
+
+    Pairs that cannot be evaluated are skipped and listed at the end (exit code 1).
+    """
     from rich.console import Console
 
     from lle_core.evaluation import (
@@ -65,6 +91,8 @@ def run_eval(args: argparse.Namespace) -> int:
     )
     from lle_core.evaluation.pairs import folder_pairs
 
+    check_output_file(args.json, "--json")
+    check_output_file(args.grid, "--grid")
     console = Console()
     pairs = folder_pairs(args.data)
     keep = args.grid_images if args.grid else 0
@@ -74,12 +102,14 @@ def run_eval(args: argparse.Namespace) -> int:
         "tile": parse_tile(args.tile),
         "max_images": args.max_images,
         "keep_outputs": keep,
+        "on_error": "skip",
     }
     results = []
     has_model = args.model or args.weights or args.config
     with console.status("evaluating...") as status:
         if has_model:
             model = model_from_args(args)
+            check_runtime_arguments(model, args)
             name = getattr(getattr(model, "lle_spec", None), "name", type(model).__name__)
             status.update(f"evaluating {name}")
             results.append(evaluate(model, pairs, weights=None, **common))
@@ -92,11 +122,25 @@ def run_eval(args: argparse.Namespace) -> int:
         console.print("nothing to evaluate: give --model/--weights or --baselines")
         return 2
     print_results(results, console=console, per_image=not args.no_per_image)
+    failed = {f["name"]: f["error"] for r in results for f in r.failed}
     if args.json:
-        path = write_json(results, args.json, data=str(args.data))
+        try:
+            path = write_json(results, args.json, data=str(args.data))
+        except OSError as err:  # the tables above hold the results
+            raise OutputError(
+                f"cannot write --json {args.json}: {err.strerror or err} (the results are "
+                "printed above)"
+            ) from None
         console.print(f"JSON: {path}")
     if args.grid:
         rows = comparison_rows(pairs, results, max_rows=args.grid_images)
-        path = write_comparison_grid(rows, Path(args.grid))
-        console.print(f"comparison grid: {path}")
+        if rows:
+            path = write_comparison_grid(rows, Path(args.grid))
+            console.print(f"comparison grid: {path}")
+    if failed:
+        err_console = Console(stderr=True)
+        err_console.print(f"[red]{len(failed)} of {len(pairs)} pair(s) failed:[/]")
+        for detail in failed.values():
+            err_console.print(f"  {detail}", markup=False, highlight=False)
+        return 1
     return 0

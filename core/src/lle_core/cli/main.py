@@ -8,8 +8,10 @@ Each subcommand lives in its own module of :mod:`lle_core.cli` exposing
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
+import traceback
 from collections.abc import Sequence
 
 from lle_core.errors import LLEError
@@ -24,20 +26,72 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+TRACEBACK_HELP = "on an error, print the full traceback too (for bug reports)"
+
+#: Failures a user can fix (bad input, config, files, disk): one line, no traceback.
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
+    LLEError,
+    OSError,
+    KeyError,
+    FloatingPointError,
+    MemoryError,
+)
+
+_WORKER_MARK = "Original Traceback (most recent call last):"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
+    """The argument parser with every subcommand (each accepts ``--traceback``)."""
     parser = argparse.ArgumentParser(
         prog="lle", description="Low-light image enhancement: train, evaluate, enhance."
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("--traceback", action="store_true", help=TRACEBACK_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_parser(sub)
+    for command in sub.choices.values():
+        # SUPPRESS: `lle --traceback CMD` keeps working when CMD does not repeat it; a command
+        # with its own --traceback (lle plugins) keeps it.
+        with contextlib.suppress(argparse.ArgumentError):
+            command.add_argument(
+                "--traceback", action="store_true", default=argparse.SUPPRESS, help=TRACEBACK_HELP
+            )
     return parser
 
 
+def error_message(err: BaseException) -> str:
+    """The message of an error for the one-line report (no traceback).
+
+    An error re-raised by a DataLoader worker carries the worker's whole traceback in its
+    message; only the original exception's text is kept, with the worker named.
+    """
+    text = str(err)
+    if isinstance(err, KeyError) and not isinstance(err, LLEError) and err.args:
+        text = f"missing key {err.args[0]!r}"
+    if _WORKER_MARK in text:
+        head, _, tail = text.partition(_WORKER_MARK)
+        lines = tail.splitlines()
+        start = next(
+            (i for i, line in enumerate(lines) if line.strip() and not line.startswith(" ")),
+            len(lines),
+        )
+        original = "\n".join(lines[start:]).strip()
+        kind, sep, rest = original.partition(": ")
+        if sep and " " not in kind:  # "lle_core.errors.ImageReadError: message"
+            original = rest
+        where = head.strip().removeprefix("Caught ").rstrip(".")
+        text = f"{original} ({where})" if where else original
+    return text or type(err).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``lle`` command; returns the process exit code."""
+    """Run the ``lle`` command; returns the process exit code.
+
+    Expected failures (:data:`EXPECTED_ERRORS`) print one ``error: ...`` line and return 1;
+    anything else is reported the same way as an internal error. ``--traceback`` adds the full
+    traceback. Ctrl-C returns 130.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
@@ -50,8 +104,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (LLEError, KeyError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        if getattr(args, "traceback", False):
+            traceback.print_exc()
+        message = error_message(err)
+        if not isinstance(err, EXPECTED_ERRORS):
+            message = (
+                f"unexpected {type(err).__name__}: {message} (a bug in lle or a plugin; rerun "
+                "with --traceback to see where)"
+            )
+        print(f"error: {message}", file=sys.stderr)
         return 1
 
 

@@ -21,7 +21,8 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from lle_core.evaluation.pairs import as_pairs
+from lle_core.errors import ConfigError, DatasetError, LLEError, ShapeError, WeightsError
+from lle_core.evaluation.pairs import Pair, as_pairs
 from lle_core.inference import enhance, resolve_model
 from lle_core.inference.loading import ModelLike
 
@@ -57,6 +58,7 @@ class EvalResult:
         spec: The model spec as plain data, when known.
         weights: The weights file, when one was used.
         outputs: Enhanced images of the first ``keep_outputs`` items, by name.
+        failed: Items skipped with ``on_error="skip"``: ``{"name", "error"}`` records.
     """
 
     model: str
@@ -67,6 +69,7 @@ class EvalResult:
     spec: dict[str, Any] | None = None
     weights: str | None = None
     outputs: dict[str, Tensor] = field(default_factory=dict, repr=False)
+    failed: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def metrics(self) -> list[str]:
@@ -83,6 +86,7 @@ class EvalResult:
             "seconds": round(self.seconds, 3),
             "mean": self.mean,
             "images": self.images,
+            "failed": self.failed,
         }
 
 
@@ -112,6 +116,11 @@ def score_pair(pred: Tensor, target: Tensor, *, gt_mean: GtMean = False) -> dict
         raise ShapeError(
             f"prediction {tuple(p.shape)} and ground truth {tuple(t.shape)} differ in size"
         )
+    for label, x in (("prediction", p), ("ground truth", t)):
+        if not bool(torch.isfinite(x).all()):
+            from lle_core.errors import TensorError
+
+            raise TensorError(f"{label} of shape {tuple(x.shape)} holds NaN or infinite values")
     p, t = p.float().clamp(0, 1), t.float().clamp(0, 1)
     scores = {"psnr": float(psnr(p, t)[0]), "ssim": float(ssim_index(p, t)[0])}
     if gt_mean:
@@ -141,6 +150,7 @@ def evaluate(
     max_images: int | None = None,
     keep_outputs: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    on_error: Literal["raise", "skip"] = "raise",
 ) -> EvalResult:
     """Evaluate a model on paired data with the fixed protocol (:data:`PROTOCOL`).
 
@@ -158,9 +168,16 @@ def evaluate(
         keep_outputs: Keep the enhanced images of the first N items in ``result.outputs``.
         progress: ``progress(done, total)`` after each image (``total`` may be ``0`` when
             unknown).
+        on_error: ``"raise"``: the first item that cannot be read or scored raises (the
+            message names its files); ``"skip"``: it is recorded in ``result.failed`` and the
+            others are evaluated (the mean is over the good items only).
 
     Returns:
         An :class:`EvalResult`.
+
+    Raises:
+        DatasetError: No item could be evaluated; or, with ``on_error="raise"``, an item that
+            cannot be evaluated (unreadable image, size mismatch, NaN).
     """
     net = resolve_model(model, weights)
     pairs = as_pairs(data)
@@ -169,22 +186,29 @@ def evaluate(
         total = min(total, max_images)
     start = time.perf_counter()
     images: list[dict[str, Any]] = []
+    failed: list[dict[str, str]] = []
     outputs: dict[str, Tensor] = {}
     for i, pair in enumerate(pairs):
         if max_images is not None and i >= max_images:
             break
-        low, high = pair.load()
-        pred = enhance(net, low, device=device, tile=tile)
-        scores = score_pair(pred, high.to(pred.device), gt_mean=gt_mean)
-        images.append({"name": pair.name, **scores})
-        if i < keep_outputs:
-            outputs[pair.name] = pred.cpu()
+        try:
+            pred, scores = _score_item(net, pair, device=device, tile=tile, gt_mean=gt_mean)
+        except (ConfigError, WeightsError):
+            raise  # the same for every item
+        except (LLEError, OSError) as err:
+            if on_error == "raise":
+                raise DatasetError(f"cannot evaluate {pair.describe()}: {err}") from err
+            failed.append({"name": pair.name, "error": f"{pair.describe()}: {err}"})
+        else:
+            images.append({"name": pair.name, **scores})
+            if i < keep_outputs:
+                outputs[pair.name] = pred.cpu()
         if progress is not None:
             progress(i + 1, total)
     if not images:
-        from lle_core.errors import DatasetError
-
-        raise DatasetError("no images to evaluate")
+        reasons = "; ".join(f["error"] for f in failed[:3])
+        raise DatasetError("no images to evaluate" + (f" (every item failed: {reasons})"
+                                                      if failed else ""))
     mean = {k: sum(r[k] for r in images) / len(images) for k in images[0] if k != "name"}
     spec = getattr(net, "lle_spec", None)
     return EvalResult(
@@ -195,7 +219,27 @@ def evaluate(
         spec=spec.to_dict() if spec is not None else None,
         weights=str(weights) if weights is not None else None,
         outputs=outputs,
+        failed=failed,
     )
+
+
+def _score_item(
+    net: nn.Module,
+    pair: Pair,
+    *,
+    device: torch.device | str | None,
+    tile: int | Literal["auto", "off"],
+    gt_mean: GtMean,
+) -> tuple[Tensor, dict[str, float]]:
+    """Enhance one pair's low image and score it against its ground truth."""
+    low, high = pair.load()
+    pred = enhance(net, low, device=device, tile=tile)
+    if tuple(pred.shape[-2:]) != tuple(high.shape[-2:]):
+        raise ShapeError(
+            f"the result is {tuple(pred.shape[-2:])} (H, W) but the ground truth is "
+            f"{tuple(high.shape[-2:])}; low and high images must match in size"
+        )
+    return pred, score_pair(pred, high.to(pred.device), gt_mean=gt_mean)
 
 
 def evaluate_baselines(

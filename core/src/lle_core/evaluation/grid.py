@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
+
+from lle_core.files import atomic_write
 
 #: Height of the label band above each cell, in pixels.
 LABEL_HEIGHT = 14
@@ -83,10 +86,9 @@ def write_comparison_grid(
             x += w + GAP
             row_h = max(row_h, h)
         y += row_h + LABEL_HEIGHT + GAP
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(out, format="PNG")
-    return out
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="PNG")
+    return atomic_write(path, buffer.getvalue())
 
 
 def _fit(draw: ImageDraw.ImageDraw, font: object, text: str, width: int) -> str:

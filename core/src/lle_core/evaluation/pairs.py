@@ -26,6 +26,14 @@ class Pair:
     low: Tensor | Path
     high: Tensor | Path
 
+    def describe(self) -> str:
+        """The pair for messages: its files (``low/x.png vs high/x.png``) or its name."""
+        if isinstance(self.low, Path) or isinstance(self.high, Path):
+            low = self.low if isinstance(self.low, Path) else f"{self.name} (low)"
+            high = self.high if isinstance(self.high, Path) else f"{self.name} (high)"
+            return f"{low} vs {high}"
+        return f"item {self.name}"
+
     def load(self) -> tuple[Tensor, Tensor]:
         """``(low, high)`` as tensors (files are read now)."""
         from lle_core.io import read_image

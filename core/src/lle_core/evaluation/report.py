@@ -99,8 +99,8 @@ def markdown_table(results: list[EvalResult]) -> str:
 
 
 def write_json(results: list[EvalResult], path: str | Path, **extra: Any) -> Path:
-    """Write :func:`~lle_core.evaluation.evaluate.results_dict` as indented JSON."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results_dict(results, **extra), indent=2) + "\n", encoding="utf-8")
-    return out
+    """Write :func:`~lle_core.evaluation.evaluate.results_dict` as indented JSON (atomically)."""
+    from lle_core.files import atomic_write
+
+    text = json.dumps(results_dict(results, **extra), indent=2) + "\n"
+    return atomic_write(path, text.encode("utf-8"))

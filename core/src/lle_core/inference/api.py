@@ -50,7 +50,12 @@ def resolve_device(model: nn.Module, device: torch.device | str | None) -> torch
     return dev
 
 
-def _check_dtype(dtype: torch.dtype | str | None, caps: Capabilities, name: str) -> Any:
+def check_dtype(dtype: torch.dtype | str | None, caps: Capabilities, name: str) -> Any:
+    """The autocast dtype to use (``None`` for float32).
+
+    Raises:
+        ConfigError: Unknown dtype, or one the model's capabilities do not list.
+    """
     if dtype is None:
         return None
     if isinstance(dtype, str):
@@ -183,7 +188,7 @@ def enhance(
     net = resolve_model(model, weights)
     caps = model_capabilities(net)
     name = getattr(getattr(net, "lle_spec", None), "name", type(net).__name__)
-    run_dtype = _check_dtype(dtype, caps, name)
+    run_dtype = check_dtype(dtype, caps, name)
     if overlap is not None and overlap < 0:
         raise ConfigError([("overlap", f"must be >= 0 pixels, got {overlap}")])
     dev = resolve_device(net, device)
