@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -88,10 +89,15 @@ def _is_enabled(plugin_id: str) -> bool:
 
 
 def ensure_loaded() -> None:
-    """Load all plugins once (cheap no-op afterwards; safe to call re-entrantly)."""
-    if _state["loaded"] or _state["loading"]:
+    """Load all plugins once (cheap no-op afterwards; safe to call re-entrantly).
+
+    A second thread arriving while a (slow) plugin import runs waits for the loading to
+    finish instead of seeing a half-filled registry; only the loading thread itself (a
+    plugin that looks up components while it registers) returns at once.
+    """
+    if _state["loaded"]:
         return
-    with _lock:
+    with _lock:  # an RLock: the loading thread re-enters, other threads wait here
         if _state["loaded"] or _state["loading"]:
             return
         _state["loading"] = True
@@ -102,30 +108,92 @@ def ensure_loaded() -> None:
             _state["loaded"] = True
 
 
+#: The only entry point allowed to claim the id ``core``.
+CORE_MODULE = "lle_core.builtins"
+CORE_DISTRIBUTION = "lle-core"
+
+
+def _dist_name(ep: metadata.EntryPoint) -> str:
+    return ep.dist.name if ep.dist is not None else "unknown"
+
+
+def _dist_version(ep: metadata.EntryPoint) -> str:
+    return ep.dist.version if ep.dist is not None else "0"
+
+
+def _normalized(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
 def _entry_points() -> list[metadata.EntryPoint]:
-    eps = list(metadata.entry_points(group=GROUP))
-    seen: set[str] = set()
+    """Entry points of the group, each (name, distribution, target) once, core first.
+
+    An editable and a regular install of one distribution can list one plugin twice; those
+    copies are merged. Two *different* distributions claiming one id are all returned (the
+    conflict is reported by :func:`_load_all`).
+    """
+    seen: set[tuple[str, str, str]] = set()
     unique = []
-    for ep in eps:  # an editable + regular install can list one plugin twice
-        if ep.name not in seen:
-            seen.add(ep.name)
+    for ep in metadata.entry_points(group=GROUP):
+        key = (ep.name, _normalized(_dist_name(ep)), ep.value)
+        if key not in seen:
+            seen.add(key)
             unique.append(ep)
     return sorted(unique, key=lambda ep: (ep.name != CORE_ID, ep.name))
 
 
+def _claimant(ep: metadata.EntryPoint) -> str:
+    return f"{_dist_name(ep)} {_dist_version(ep)} ({ep.name} = {ep.value})"
+
+
+def _is_real_core(ep: metadata.EntryPoint) -> bool:
+    return ep.value == CORE_MODULE and _normalized(_dist_name(ep)) in (
+        CORE_DISTRIBUTION,
+        "unknown",
+    )
+
+
 def _load_all() -> None:
+    """Load core, then every entry-point plugin; an id claimed twice loads neither claimant.
+
+    The id ``core`` belongs to lle-core: core's built-ins always load from
+    :data:`CORE_MODULE`, and any other distribution declaring ``core = ...`` is recorded as a
+    failed plugin ``core!<distribution>`` that names both.
+    """
     global _manager
     _manager = _new_manager()
-    eps = _entry_points()
-    if not any(ep.name == CORE_ID for ep in eps):  # running from a source tree
-        _load_one(CORE_ID, "lle_core.builtins", "lle-core", _core_version(), None)
-    for ep in eps:
-        dist = ep.dist.name if ep.dist is not None else "unknown"
-        version = ep.dist.version if ep.dist is not None else "0"
-        if not _is_enabled(ep.name):
-            _records[ep.name] = PluginRecord(ep.name, ep.value, dist, version, "disabled")
+    by_id: dict[str, list[metadata.EntryPoint]] = {}
+    for ep in _entry_points():
+        by_id.setdefault(ep.name, []).append(ep)
+    _load_one(CORE_ID, CORE_MODULE, CORE_DISTRIBUTION, _core_version(), None)
+    for impostor in (ep for ep in by_id.pop(CORE_ID, []) if not _is_real_core(ep)):
+        rid = f"{CORE_ID}!{_dist_name(impostor)}"
+        _records[rid] = PluginRecord(
+            rid, impostor.value, _dist_name(impostor), _dist_version(impostor), "failed",
+            error=(
+                f"plugin id 'core' is reserved for {CORE_DISTRIBUTION} ({CORE_MODULE}) but "
+                f"{_claimant(impostor)} claims it too; it is not loaded (uninstall "
+                f"{_dist_name(impostor)})"
+            ),
+        )
+    for plugin_id, eps in by_id.items():
+        first = eps[0]
+        dist, version = _dist_name(first), _dist_version(first)
+        if len(eps) > 1:
+            _records[plugin_id] = PluginRecord(
+                plugin_id, ", ".join(ep.value for ep in eps),
+                " + ".join(_dist_name(ep) for ep in eps), version, "failed",
+                error=(
+                    f"plugin id {plugin_id!r} is claimed by {len(eps)} distributions: "
+                    + " and ".join(_claimant(ep) for ep in eps)
+                    + "; neither is loaded: uninstall the one you do not want"
+                ),
+            )
             continue
-        _load_one(ep.name, ep.value, dist, version, ep)
+        if not _is_enabled(plugin_id):
+            _records[plugin_id] = PluginRecord(plugin_id, first.value, dist, version, "disabled")
+            continue
+        _load_one(plugin_id, first.value, dist, version, first)
 
 
 def _core_version() -> str:
@@ -142,18 +210,19 @@ def _load_one(
     version: str,
     ep: metadata.EntryPoint | None,
 ) -> None:
+    ctrl_c: list[bool] | None = None
     try:
-        module = ep.load() if ep is not None else importlib.import_module(module_path)
+        with _watch_ctrl_c() as ctrl_c:
+            module = ep.load() if ep is not None else importlib.import_module(module_path)
     except BaseException as exc:
-        if isinstance(exc, KeyboardInterrupt | SystemExit):
-            raise
+        _reraise_ctrl_c(exc, ctrl_c)
         _records[plugin_id] = PluginRecord(
             plugin_id,
             module_path,
             distribution,
             version,
             "failed",
-            error=f"import of {module_path!r} failed: {type(exc).__name__}: {exc}",
+            error=f"import of {module_path!r} failed: {_describe(exc)}",
             traceback=traceback.format_exc(),
         )
         return
@@ -197,6 +266,7 @@ def register_plugin(
             "loaded",
         )
         _records[plugin_id] = record
+        ctrl_c: list[bool] | None = None
         try:
             api = getattr(plugin, "LLE_PLUGIN_API", None)
             if api != hookspecs.PLUGIN_API_VERSION:
@@ -214,19 +284,64 @@ def register_plugin(
                 raise PluginLoadError(f"plugin {plugin_id!r} implements no lle_register hook")
             pending: list[Entry] = []
             callback = _make_register(plugin_id, record, pending)
-            for impl in impls:
-                impl.function(register=callback)
+            with _watch_ctrl_c() as ctrl_c:
+                for impl in impls:
+                    impl.function(register=callback)
             _commit(pending, record)
         except BaseException as exc:
-            if isinstance(exc, KeyboardInterrupt | SystemExit):
-                raise
+            _reraise_ctrl_c(exc, ctrl_c)
             if _manager is not None and _manager.has_plugin(plugin_id):
                 _manager.unregister(name=plugin_id)
             record.status = "failed"
             record.components = []
-            record.error = f"{type(exc).__name__}: {exc}"
+            record.error = _describe(exc)
             record.traceback = traceback.format_exc()
         return record
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for a plugin failure (``sys.exit`` and interrupts named as such)."""
+    if isinstance(exc, SystemExit):
+        return f"the plugin called sys.exit({exc.code!r}); lle contains it and goes on"
+    if isinstance(exc, KeyboardInterrupt):
+        return "the plugin raised KeyboardInterrupt itself (no Ctrl-C was pressed)"
+    return f"{type(exc).__name__}: {exc}"
+
+
+@contextmanager
+def _watch_ctrl_c() -> Iterator[list[bool]]:
+    """Note whether a real Ctrl-C (SIGINT) arrives while plugin code runs.
+
+    Yields a one-item list that becomes ``[True]`` on SIGINT. Plugin code may raise
+    ``SystemExit`` or ``KeyboardInterrupt`` itself; only an interrupt the user actually
+    sent must stop ``lle``. Outside the main thread signals cannot be watched, and every
+    ``KeyboardInterrupt`` counts as Ctrl-C.
+    """
+    seen = [False]
+    if threading.current_thread() is not threading.main_thread():
+        seen[0] = True
+        yield seen
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum: int, frame: Any) -> None:
+        seen[0] = True
+        if callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _reraise_ctrl_c(exc: BaseException, ctrl_c: list[bool] | None) -> None:
+    """Re-raise a Ctrl-C the user sent; everything else a plugin raises is contained."""
+    if isinstance(exc, KeyboardInterrupt) and (ctrl_c is None or ctrl_c[0]):
+        raise exc
 
 
 def _commit(pending: list[Entry], record: PluginRecord) -> None:

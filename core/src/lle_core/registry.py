@@ -45,7 +45,7 @@ KINDS: tuple[str, ...] = (
     "metric",  # image quality metrics
 )
 
-#: Plugin id -> distribution that provides it; used for "pip install ..." hints.
+#: Plugin id -> distribution that provides it; the only "pip install ..." hints ever shown.
 KNOWN_PLUGINS: dict[str, str] = {
     "core": "lle-core",
     "hf2": "lle-hf2",
@@ -285,8 +285,14 @@ class Registry:
                     f"Plugin {prefix!r} is installed but disabled by "
                     f"{plugins.ALLOW_ENV}/{plugins.DISABLE_ENV}."
                 )
-            else:
-                install_hint = KNOWN_PLUGINS.get(prefix, f"lle-{prefix}")
+            else:  # only distributions of this project are suggested: a guessed
+                # ``lle-<prefix>`` is a name anyone could register on PyPI
+                install_hint = KNOWN_PLUGINS.get(prefix)
+                if install_hint is None:
+                    detail = (
+                        f"No installed plugin provides {prefix!r} (see `lle plugins`); it is "
+                        "not one of the lle project's plugins."
+                    )
         return ComponentNotFoundError(self.kind, name, suggestions, install_hint, detail)
 
     def resolve_quiet(self, short: str) -> builtins.list[str]:
