@@ -118,6 +118,7 @@ class FolderLock:
         self.folder = Path(folder)
         self.what = what
         self._fd: int | None = None
+        self._created = False
 
     @property
     def path(self) -> Path:
@@ -126,6 +127,7 @@ class FolderLock:
 
     def acquire(self) -> FolderLock:
         """Take the lock (creating the folder), or raise :class:`FolderBusyError` at once."""
+        self._created = not self.folder.exists()
         self.folder.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
         try:
@@ -148,11 +150,21 @@ class FolderLock:
         return self
 
     def release(self) -> None:
-        """Give the lock back (the lock file stays; it is reused by the next holder)."""
-        if self._fd is not None:
+        """Give the lock back.
+
+        The lock file stays (the next holder reuses it), except in a folder that
+        :meth:`acquire` created and that holds nothing else: both are removed, so a run that
+        fails before writing anything leaves no empty folder behind.
+        """
+        if self._fd is None:
+            return
+        if self._created and [p.name for p in self.folder.iterdir()] == [LOCK_NAME]:
             with contextlib.suppress(OSError):
-                os.close(self._fd)  # closing the descriptor drops the lock
-            self._fd = None
+                self.path.unlink()
+                self.folder.rmdir()
+        with contextlib.suppress(OSError):
+            os.close(self._fd)  # closing the descriptor drops the lock
+        self._fd = None
 
     def __enter__(self) -> FolderLock:
         return self.acquire()

@@ -32,11 +32,37 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def drop_records_after(path: Path, step: int) -> None:
+    """Keep only the ``metrics.jsonl`` records of steps ``<= step`` (and no torn last line).
+
+    A session starting at ``step`` (0 for a fresh run, the checkpoint's step on resume) logs
+    every later step again: the records a crashed session wrote after its last checkpoint
+    would otherwise appear twice. The file is rewritten atomically, only when needed.
+    """
+    if not path.is_file():
+        return
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+    keep = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # a line torn by a crash mid-write
+        at = record.get("step", 0) if isinstance(record, dict) else None
+        if line.endswith("\n") and isinstance(at, int | float) and at <= step:
+            keep.append(line)
+    if keep != lines:
+        from lle_core.files import atomic_write
+
+        atomic_write(path, "".join(keep).encode("utf-8"))
+
+
 class RunLogger:
     """Logger of one run.
 
     Writes one JSON object per logged step / validation to ``metrics.jsonl``, readable
-    lines to ``train.log`` and shows progress on the console.
+    lines to ``train.log`` and shows progress on the console. Records of steps after
+    ``start_step`` left by an earlier session are dropped first (:func:`drop_records_after`).
 
     Args:
         out_dir: Run directory.
@@ -69,6 +95,7 @@ class RunLogger:
         if not enabled:
             return
         out_dir.mkdir(parents=True, exist_ok=True)
+        drop_records_after(out_dir / "metrics.jsonl", start_step)
         self._log = open(out_dir / "train.log", "a", encoding="utf-8")  # noqa: SIM115
         self._jsonl = open(out_dir / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115
         if progress:

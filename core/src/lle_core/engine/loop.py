@@ -33,6 +33,7 @@ from lle_core.engine.optim import build_optimizer, build_scheduler
 from lle_core.engine.sampling import EpochSampler
 from lle_core.engine.validate import model_capabilities, validate
 from lle_core.errors import CheckpointError, ConfigError
+from lle_core.files import FolderLock
 from lle_core.interfaces import LossTerm, StepResult
 
 LATEST = "latest"
@@ -302,6 +303,11 @@ def train(
     Raises:
         ConfigError: Invalid config, incompatible scheme/data, unsupported mixed precision.
         CheckpointError: Unreadable or mismatching checkpoint to resume from.
+        FolderBusyError: Another process trains into the same run directory (the run
+            directory is locked for the whole session, see :class:`lle_core.files.FolderLock`).
+
+    A run that dies from an exception saves its last completed step as ``latest`` first
+    (single process), so it can be continued with ``resume="auto"``.
     """
     cfg = config if isinstance(config, RunConfig) else load_run_config(config)
     ctx = DistContext.setup(cfg.train.device)
@@ -332,6 +338,8 @@ class _Trainer:
         self.last_val_step = -1
         self.last_ckpt_step = -1
         self._rng_states: list[dict[str, Any]] = []
+        self._dirty = False  # between optimizer.step() and the end of that step's bookkeeping
+        self._clean_rng: dict[str, Any] | None = None  # RNG after the last completed step
 
     # -- building --------------------------------------------------------------------------
     def _build(self) -> None:
@@ -529,6 +537,7 @@ class _Trainer:
             params = [p for g in self.optimizer.param_groups for p in g["params"]]
             norm = torch.nn.utils.clip_grad_norm_(params, self.cfg.train.grad_clip)
             logs = {**logs, "grad_norm": float(norm)}
+        self._dirty = True
         if self.scaler is not None:
             self.scaler.step(self.optimizer)
             self.scaler.update()
@@ -589,9 +598,10 @@ class _Trainer:
             )
             self.logger.info(f"new best {key}={value:.4f} at step {self.step}: {self.best_path}")
 
-    def _save_latest(self) -> None:
+    def _save_latest(self, rng: dict[str, Any] | None = None) -> None:
         self.last_ckpt_step = self.step
-        self._rng_states = self.ctx.gather(rng_state())  # every rank's generators
+        # every rank's generators (``rng``: this single process' state after its last step)
+        self._rng_states = [rng] if rng is not None else self.ctx.gather(rng_state())
         if not self.ctx.is_main:
             return
         self.latest_path = ckpt.save_checkpoint(
@@ -619,8 +629,39 @@ class _Trainer:
             totals.append(self.cfg.budget.epochs * self.steps_per_epoch)
         return min(totals) if totals else None
 
+    def _save_after_failure(self) -> None:
+        """A run dying from an exception keeps its last completed step as ``latest``.
+
+        Only when that state is exact (the exception came before the optimizer step or
+        after the step's bookkeeping) and in a single process (no collective is possible).
+        """
+        if self._dirty or self._clean_rng is None or self.ctx.world_size != 1:
+            return
+        if self.step <= self.last_ckpt_step:
+            return
+        try:
+            self._save_latest(rng=self._clean_rng)
+        except Exception as err:  # e.g. the disk is full: the original error matters more
+            self.logger.info(f"the run failed and latest could not be saved either: {err}")
+            return
+        self.logger.info(
+            f"the run failed after step {self.step}; saved {self.latest_path}: fix the cause "
+            "and continue with --resume auto (resume='auto')"
+        )
+
     # -- the session -----------------------------------------------------------------------
     def run(self, resume: str | Path | None) -> RunResult:
+        """Hold the run folder's lock (rank 0) for the whole session; see :meth:`_run`."""
+        lock = FolderLock(self.out, what="lle train run") if self.ctx.is_main else None
+        if lock is not None:
+            lock.acquire()
+        try:
+            return self._run(resume)
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _run(self, resume: str | Path | None) -> RunResult:
         cfg, ctx = self.cfg, self.ctx
         state_path = resolve_resume(resume, self.out)
         existing = self.out / f"{LATEST}{ckpt.STATE_SUFFIX}"
@@ -651,6 +692,9 @@ class _Trainer:
         try:
             with self._catch_interrupt():
                 return self._loop(state_path)
+        except Exception:
+            self._save_after_failure()
+            raise
         finally:
             self.logger.close()
 
@@ -712,6 +756,7 @@ class _Trainer:
                          write=self.step % cfg.train.log_every == 0 or self.step == 1)
                 if self.batch_in_epoch >= self.steps_per_epoch:
                     self._end_epoch()
+                self._dirty, self._clean_rng = False, rng_state()
                 if cfg.train.val_every and self.step % cfg.train.val_every == 0:
                     self._validate()
                 if cfg.train.ckpt_every and self.step % cfg.train.ckpt_every == 0:
