@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -93,6 +94,11 @@ def max_image_pixels() -> int:
     if value <= 0:
         raise ImageReadError(f"{MAX_PIXELS_ENV} must be a positive number of pixels, got {raw!r}")
     return value
+
+
+def _pillow_limit() -> int:
+    """Pixels above which pillow itself refuses to open an image (twice its warning limit)."""
+    return 2 * int(Image.MAX_IMAGE_PIXELS or 0) or 2**63
 
 
 def list_images(folder: str | os.PathLike[str]) -> list[Path]:
@@ -185,9 +191,13 @@ def read_image(
         raise
     except UnidentifiedImageError:
         raise ImageReadError(f"not an image (or a format pillow cannot read): {p}") from None
-    except Image.DecompressionBombError as err:
+    except Image.DecompressionBombError as err:  # pillow's own hard limit, checked at open
+        found = re.search(r"\((\d+) pixels\)", str(err))
+        size = f"{found.group(1)} pixels" if found else "more pixels than pillow decodes"
         raise ImageReadError(
-            f"{p} is too large to decode safely ({err}); lle reads at most {limit} pixels"
+            f"{p} declares {size}, above the limit of {min(limit, _pillow_limit())} (a "
+            f"decompression bomb or a very large image; {MAX_PIXELS_ENV} cannot raise the "
+            "limit above pillow's)"
         ) from None
     except MemoryError:
         raise ImageReadError(f"{p} does not fit in memory once decoded") from None
