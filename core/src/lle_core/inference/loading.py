@@ -174,12 +174,11 @@ def as_batch(image: Any) -> tuple[Tensor, bool]:
                 f"cannot enhance a {type(image).__name__}: pass a path, a PIL image or a "
                 "(3, H, W) / (B, 3, H, W) tensor in [0, 1]"
             )
+        given = tuple(image.shape)
         if image.dim() == 3:
             image, squeeze = image.unsqueeze(0), True
         if image.dim() != 4 or image.shape[1] != 3:
-            raise ShapeError(
-                f"expected a (3, H, W) or (B, 3, H, W) RGB tensor, got {tuple(image.shape)}"
-            )
+            raise ShapeError(f"expected a (3, H, W) or (B, 3, H, W) RGB tensor, got {given}")
         if image.dtype == torch.uint8:
             x = image.float() / 255.0
         elif image.is_floating_point():
@@ -189,5 +188,5 @@ def as_batch(image: Any) -> tuple[Tensor, bool]:
                 f"image tensor of shape {tuple(image.shape)} has dtype {image.dtype}; pass "
                 "floating point in [0, 1] or uint8 in [0, 255]"
             )
-    check_image_tensor(x, what="image" if squeeze else "image batch")
+    check_image_tensor(x[0] if squeeze else x, what="image" if squeeze else "image batch")
     return x.clamp(0.0, 1.0), squeeze
