@@ -45,6 +45,10 @@ class Enhancer(nn.Module):
 
     default_capabilities: ClassVar[Capabilities] = Capabilities()
     training_only_prefixes: ClassVar[tuple[str, ...]] = ()
+    #: Parameter-name prefixes that deliberately get no gradient in the kit's training pass
+    #: (the conformance kit fails on any other trainable parameter without one). Fusion ops
+    #: and blocks may set the same attribute.
+    gradient_exempt: tuple[str, ...] = ()
 
     @property
     def capabilities(self) -> Capabilities:
@@ -167,6 +171,13 @@ class LossTerm(nn.Module):
     #: against something else set it to ``False`` (the conformance kit then only checks that
     #: identical inputs give a value no larger than different ones).
     zero_for_identical: ClassVar[bool] = True
+    #: Declared inputs the value does not depend on in this configuration (an instance may
+    #: set it); the conformance kit requires a gradient w.r.t. every other input.
+    unused_inputs: tuple[str, ...] = ()
+    #: For terms whose value depends on one input only (regularisers such as TV): properties
+    #: the conformance kit checks, from ``"zero_on_constant"`` (0, up to smoothing constants,
+    #: on a constant image) and ``"offset"`` (adding a constant leaves the value unchanged).
+    invariants: tuple[str, ...] = ()
     #: Smallest spatial side the term accepts (MS-SSIM with 5 scales needs 176).
     min_input_size: ClassVar[int] = 1
 
@@ -366,10 +377,20 @@ class TrainingScheme:
         return self.compute_loss(context, outputs)
 
     def compute_loss(self, context: Mapping[str, Any], outputs: dict[str, Tensor]) -> StepResult:
-        """Apply :attr:`loss` to a context (composite losses return ``(total, logs)``)."""
+        """Apply :attr:`loss` to a context (composite losses return ``(total, logs)``).
+
+        The loss runs in float32 with autocast disabled, whatever the forward pass used:
+        reduced-precision tensors of the context are cast up first. Under bf16 autocast,
+        SSIM's variance terms (``E[x²] - E[x]²``) otherwise cancel to negative values and the
+        loss becomes ``-inf`` within a few steps.
+        """
         if self.loss is None:
             raise ValueError(f"{type(self).__name__} needs a loss; set `loss:` in the config")
-        value = self.loss(context)
+        full = {k: v.float() if isinstance(v, Tensor) and v.is_floating_point()
+                and v.dtype != torch.float32 else v for k, v in context.items()}
+        device = next((v.device.type for v in full.values() if isinstance(v, Tensor)), "cpu")
+        with torch.autocast(device, enabled=False):
+            value = self.loss(full)
         if isinstance(value, tuple):
             total, logs = value
         else:

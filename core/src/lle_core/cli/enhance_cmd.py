@@ -385,10 +385,10 @@ def run_enhance(args: argparse.Namespace) -> int:
             written += 1
             bar.advance(task)
     where = targets[0] if len(targets) == 1 else out_arg
-    console.print(f"wrote {written} image(s) to {where}")
-    if failed:
+    console.print(f"wrote {written} image(s) to {where}", soft_wrap=True)
+    if failed:  # one line per file (soft_wrap: never broken inside a path)
         console.print(f"[red]{len(failed)} of {len(inputs)} input(s) failed:[/]")
         for src, detail in failed:
-            console.print(f"  {src}: {detail}", markup=False, highlight=False)
+            console.print(f"  {src}: {detail}", markup=False, highlight=False, soft_wrap=True)
         return 1
     return 0

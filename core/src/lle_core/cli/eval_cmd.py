@@ -141,6 +141,6 @@ def run_eval(args: argparse.Namespace) -> int:
         err_console = Console(stderr=True)
         err_console.print(f"[red]{len(failed)} of {len(pairs)} pair(s) failed:[/]")
         for detail in failed.values():
-            err_console.print(f"  {detail}", markup=False, highlight=False)
+            err_console.print(f"  {detail}", markup=False, highlight=False, soft_wrap=True)
         return 1
     return 0

@@ -103,6 +103,7 @@ class TVLoss(ReducedLossTerm):
     inputs: ClassVar[tuple[str, ...]] = ("pred",)
     default_name = "tv"
     zero_for_identical = False
+    invariants = ("zero_on_constant", "offset")
 
     def __init__(self, *, mode: TVMode = "isotropic", eps: float = 1e-6, **kwargs: Any) -> None:
         """Args: mode, eps: see :func:`total_variation`; others: see ``ReducedLossTerm``."""

@@ -22,6 +22,7 @@ from typing import Any
 
 from lle_core.testing.checks import (
     CHECKS,
+    RULES,
     build_example,
     check_backbone,
     check_block,
@@ -33,6 +34,7 @@ from lle_core.testing.checks import (
     check_model,
     check_trainer,
 )
+from lle_core.testing.gradients import Trainability, check_trainable
 
 
 def conformance_cases(
@@ -81,6 +83,8 @@ def conformance_tests(
 
 
 __all__ = [
+    "RULES",
+    "Trainability",
     "build_example",
     "check_backbone",
     "check_block",
@@ -90,6 +94,7 @@ __all__ = [
     "check_loss",
     "check_metric",
     "check_model",
+    "check_trainable",
     "check_trainer",
     "conformance_cases",
     "conformance_tests",

@@ -1,29 +1,42 @@
 """Contract checks per component kind.
 
 Each ``check_<kind>(name)`` builds the registered component (with its registered
-``example`` parameters) and raises ``AssertionError`` with a message naming the component and
-the violated rule. :func:`check_component` dispatches on the kind.
+``example`` parameters) and raises ``AssertionError`` whose message names the component and
+the violated rule as ``[rule]``. :func:`check_component` dispatches on the kind. :data:`RULES`
+lists every rule of every kind; the kit's own tests hold one deliberately broken component
+per rule.
 
-The rules:
+The rules (the gradient rules are those of :mod:`lle_core.testing.gradients`):
 
-* fusion: output shape equals the contract ``(B, C, H, W)`` for arbitrary ``H, W``;
-  gradients reach both inputs; mismatched inputs raise :class:`~lle_core.errors.ShapeError`.
-* loss: finite, non-negative, zero (or minimal) for identical inputs, finite gradients,
-  finite on all-black and all-white inputs, invariant to the order of the batch.
-* model: output ``(B, 3, sH, sW)`` in ``[0, 1]`` for awkward sizes (padding per the declared
-  capabilities), finite on black input, batch independence and determinism in eval mode,
-  gradients reach the parameters in train mode.
-* dataset: items carry the declared keys, ``(3, H, W)`` float32 tensors in ``[0, 1]``.
-* trainer: one training step gives a finite scalar whose gradients reach the parameters.
-* backbone: one feature map per declared level, with the declared channels and reductions.
+* fusion: output shape equals ``(B, C, H, W)`` for arbitrary ``H, W``; finite; gradients
+  reach both inputs and every trainable parameter; inputs differing in height, width or
+  channels raise :class:`~lle_core.errors.ShapeError`.
+* loss: a ``LossTerm``; finite non-negative scalar; finite non-zero gradients w.r.t. every
+  declared input it uses; ``0`` for identical inputs (``zero_for_identical``) or no larger
+  than for different ones, where two inputs are used; a term reading one input declares
+  ``invariants`` that are checked; finite on flat images; invariant to batch order;
+  a composite's total is the weighted sum of its logged terms.
+* model: output ``(B, 3, sH, sW)`` in ``[0, 1]`` and finite for awkward sizes, all-black
+  input, determinism and batch independence in eval mode; then
+  :func:`~lle_core.testing.gradients.check_trainable` (``forward_train`` gives ``pred``,
+  a non-degenerate output at init and a finite gradient above a floor for every trainable
+  parameter under the declared loss).
+* dataset: the declared keys contain what the kind needs (``low``, ``name``, and ``high``
+  when paired); items carry them; ``name`` is a ``str``; images are ``(3, H, W)`` float32
+  in ``[0, 1]``; ``low`` and ``high`` match in shape.
+* trainer: one training step gives a finite scalar; every parameter of ``parameters()``
+  gets a finite non-zero gradient; ``inference_model()`` is a module.
+* backbone: one feature map per declared level with the declared channels and reductions.
 * metric: ``(B,)`` finite values.
-* block: builds with its example parameters.
+* block: a module; run on its declared inputs (``conformance_io``; the backbone contract for
+  backbones; else one size-preserving ``(B, C, H, W)`` feature map) it gives the declared
+  shapes, finite values, and gradients to every input and trainable parameter.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +45,11 @@ from hypothesis import given, settings
 from torch import Tensor, nn
 
 from lle_core.errors import ShapeError
-from lle_core.interfaces import Enhancer, LossTerm, TrainingScheme
+from lle_core.interfaces import Backbone, Enhancer, LossTerm, TrainingScheme
 from lle_core.ops import crop_to, pad_to_multiple
 from lle_core.registry import Entry, registries
 from lle_core.spec import parse_spec
+from lle_core.testing.gradients import check_trainable, gradient_problems, named_trainable
 from lle_core.testing.strategies import (
     AWKWARD_SIZES,
     image_sizes,
@@ -43,11 +57,46 @@ from lle_core.testing.strategies import (
     make_image_folders,
 )
 
-#: Upper bound on hypothesis examples per check (each example runs a network).
-MAX_EXAMPLES = 6
+#: Upper bound on hypothesis examples per check (each example runs a network); the active
+#: profile may ask for fewer.
+MAX_EXAMPLES = 12
 #: Largest difference allowed between an image enhanced alone and within a batch (outputs are
 #: in [0, 1]; batched convolutions may pick other kernels, a real batch dependence is larger).
 BATCH_TOLERANCE = 5e-3
+
+#: Every rule of every check, by kind (the ``[rule]`` of a failure message).
+RULES: dict[str, tuple[str, ...]] = {
+    "fusion": (
+        "shape", "finite", "input_gradient", "gradient_missing", "gradient_not_finite",
+        "mismatch",
+    ),
+    "loss": (
+        "loss_term", "scalar", "finite", "non_negative", "input_gradient", "zero_for_identical",
+        "minimal_for_identical", "invariants_declared", "zero_on_constant", "offset",
+        "flat_inputs", "batch_order", "composite_sum",
+    ),
+    "model": (
+        "module", "shape", "finite", "range", "black_input", "deterministic",
+        "batch_independent", "train_outputs", "output_degenerate", "loss_not_finite",
+        "gradient_missing", "gradient_not_finite", "gradient_floor",
+    ),
+    "dataset": (
+        "empty", "required_keys", "declared_keys", "name", "image_shape", "dtype", "range",
+        "pair_shape",
+    ),
+    "trainer": (
+        "example_model", "scheme", "loss_scalar", "no_parameters", "gradient_missing",
+        "gradient_not_finite", "inference_model",
+    ),
+    "backbone": ("declaration", "levels", "level_shape"),
+    "metric": ("shape", "finite"),
+    "block": (
+        "module", "shape", "finite", "input_gradient", "gradient_missing", "gradient_not_finite",
+    ),
+}
+
+#: Invariants a loss term reading a single input may declare in ``invariants``.
+LOSS_INVARIANTS = ("zero_on_constant", "offset")
 
 
 def _settings() -> settings:
@@ -82,15 +131,43 @@ def build_example(entry: Entry, folders: Mapping[str, Path] | None = None, **run
     return spec.build(**runtime)
 
 
-def _fail(entry: Entry, rule: str) -> AssertionError:
-    return AssertionError(f"{entry.kind} {entry.name!r} breaks the contract: {rule}")
+def scheme_loss(entry: Entry) -> nn.Module | None:
+    """The loss of a trainer's example, a single term wrapped into ``core.composite``."""
+    spec = dict(entry.example or {}).get("loss")
+    if spec is None:
+        return None
+    loss = parse_spec("loss", spec).build()
+    if isinstance(loss, LossTerm) and not hasattr(loss, "evaluate"):
+        from lle_core.spec import create
+
+        loss = create("loss", {"type": "core.composite", "terms": [spec]})
+    return loss
+
+
+def _fail(entry: Entry, rule: str, message: str) -> AssertionError:
+    return AssertionError(f"{entry.kind} {entry.name!r} breaks the contract [{rule}]: {message}")
+
+
+def varied(shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
+    """Gaussian features whose per-sample mean runs from -1 to 1 (``requires_grad``).
+
+    The parameter-gradient rules run on them: over such a batch a ReLU or gate in a freshly
+    initialised layer is active for some sample unless the layer is really cut off.
+    """
+    offsets = torch.linspace(-1.0, 1.0, shape[0]).view(-1, *([1] * (len(shape) - 1)))
+    return (torch.randn(shape, generator=generator) + offsets).requires_grad_(True)
+
+
+def _raise_gradients(entry: Entry, params: list[tuple[str, nn.Parameter]]) -> None:
+    for rule, message in gradient_problems(params).items():
+        raise _fail(entry, rule, message)
 
 
 # ---------------------------------------------------------------------------------- fusion
 
 
 def check_fusion(name: str | Entry) -> None:
-    """Shape contract, gradient flow to both inputs, ShapeError on mismatched inputs."""
+    """Shape contract, finite output, gradients to both inputs and parameters, ShapeError."""
     entry = _entry("fusion", name)
     channels = max(entry.capabilities.min_channels, 8)
     op = build_example(entry, channels=channels)
@@ -106,114 +183,201 @@ def check_fusion(name: str | Entry) -> None:
         out = op(a, b)
         if tuple(out.shape) != (2, channels, h, w):
             raise _fail(
-                entry, f"fuse(a, b) of shape {(2, channels, h, w)} returned {tuple(out.shape)}"
+                entry,
+                "shape",
+                f"fuse(a, b) of shape {(2, channels, h, w)} returned {tuple(out.shape)}",
             )
         if not torch.isfinite(out).all():
-            raise _fail(entry, "output is not finite")
+            raise _fail(entry, "finite", f"output is not finite for {h}x{w} inputs")
         (out * torch.randn_like(out)).sum().backward()
         for label, t in (("a", a), ("b", b)):
             if t.grad is None or not torch.isfinite(t.grad).all() or t.grad.abs().sum() == 0:
-                raise _fail(entry, f"no finite, non-zero gradient reaches input {label}")
+                raise _fail(
+                    entry, "input_gradient", f"no finite, non-zero gradient reaches input {label}"
+                )
 
     run()
-    a = torch.rand(1, channels, 8, 8)
-    try:
-        op(a, torch.rand(1, channels, 8, 9))
-    except ShapeError:
-        pass
-    else:
-        raise _fail(entry, "inputs of different shapes were accepted (expected ShapeError)")
+    op.zero_grad(set_to_none=True)
+    g = torch.Generator().manual_seed(0)
+    a, b = (varied((4, channels, 9, 11), g) for _ in range(2))
+    out = op(a, b)
+    (out * torch.randn(out.shape, generator=g)).sum().backward()
+    _raise_gradients(entry, named_trainable({"": op}))
+    op.zero_grad(set_to_none=True)
+
+    a = torch.rand(2, channels, 8, 8)
+    for label, b in (
+        ("height", torch.rand(2, channels, 9, 8)),
+        ("width", torch.rand(2, channels, 8, 9)),
+        ("channels", torch.rand(2, channels + 1, 8, 8)),
+    ):
+        try:
+            op(a, b)
+        except ShapeError:
+            continue
+        raise _fail(
+            entry,
+            "mismatch",
+            f"inputs differing in {label} ({tuple(a.shape)} and {tuple(b.shape)}) were "
+            "accepted (expected ShapeError)",
+        )
 
 
 # ------------------------------------------------------------------------------------ loss
 
 
-def _loss_inputs(
-    term: LossTerm, batch: int, size: int, seed: int, *, grad: bool = True
-) -> dict[str, Tensor]:
+def _loss_inputs(term: LossTerm, batch: int, size: int, seed: int) -> dict[str, Tensor]:
     g = torch.Generator().manual_seed(seed)
-    inputs = type(term).conformance_inputs(batch, size, size, g)
-    if grad:
-        first = next(iter(inputs))
-        inputs[first] = inputs[first].clone().requires_grad_(True)
-    return inputs
+    return type(term).conformance_inputs(batch, size, size, g)
 
 
-def _identical(inputs: dict[str, Tensor]) -> dict[str, Tensor]:
-    first = next(iter(inputs.values()))
-    return {k: (first if v.shape == first.shape else v) for k, v in inputs.items()}
+def _with_grad(inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    return {
+        k: (v.clone().requires_grad_(True) if v.is_floating_point() else v)
+        for k, v in inputs.items()
+    }
+
+
+def _used_inputs(term: LossTerm) -> list[str]:
+    unused = set(getattr(term, "unused_inputs", ()) or ())
+    return [k for k in type(term).inputs if k not in unused]
+
+
+def _value(term: LossTerm, inputs: Mapping[str, Tensor]) -> float:
+    with torch.no_grad():
+        return float(term.compute(**inputs))
 
 
 def check_loss(name: str | Entry) -> None:
-    """Finite, non-negative, zero/minimal for identical inputs, gradients, batch order."""
+    """See the module docstring for the rules of ``loss``."""
     entry = _entry("loss", name)
     term = build_example(entry)
     if not isinstance(term, LossTerm):
-        if isinstance(term, nn.Module) and hasattr(term, "terms"):
-            return _check_composite(entry, term)
-        raise _fail(entry, f"built a {type(term).__name__}, not a lle_core.interfaces.LossTerm")
+        raise _fail(
+            entry, "loss_term", f"built a {type(term).__name__}, not a lle_core.interfaces.LossTerm"
+        )
     size = max(type(term).min_input_size, 24)
-    inputs = _loss_inputs(term, 3, size, seed=1)
+    used = _used_inputs(term)
+    inputs = _with_grad(_loss_inputs(term, 3, size, seed=1))
     value = term.compute(**inputs)
     if value.dim() != 0:
-        raise _fail(entry, f"compute() must return a scalar, got shape {tuple(value.shape)}")
+        raise _fail(entry, "scalar", f"compute() must return a scalar, got {tuple(value.shape)}")
     if not torch.isfinite(value):
-        raise _fail(entry, f"value {value.item()} is not finite on random inputs")
+        raise _fail(entry, "finite", f"value {value.item()} is not finite on random inputs")
     if value.item() < -1e-6:
-        raise _fail(entry, f"value {value.item()} is negative")
+        raise _fail(entry, "non_negative", f"value {value.item()} is negative")
     value.backward()
-    first = next(iter(inputs))
-    grad = inputs[first].grad
-    if grad is None or not torch.isfinite(grad).all():
-        raise _fail(entry, f"gradient w.r.t. {first!r} is missing or not finite")
+    for key in used:
+        grad = inputs[key].grad
+        if grad is None or not torch.isfinite(grad).all() or grad.abs().sum() == 0:
+            raise _fail(
+                entry,
+                "input_gradient",
+                f"no finite, non-zero gradient w.r.t. input {key!r} (list inputs the value "
+                "does not depend on in `unused_inputs`)",
+            )
 
-    same = _identical(_loss_inputs(term, 3, size, seed=1, grad=False))
-    v_same = term.compute(**same).item()
-    v_diff = term.compute(**_loss_inputs(term, 3, size, seed=1, grad=False)).item()
-    if getattr(term, "zero_for_identical", True):  # instance value: composites combine terms
-        if abs(v_same) > 1e-4:
-            raise _fail(entry, f"identical inputs give {v_same}, expected 0")
-    elif v_same > v_diff + 1e-6:
-        raise _fail(entry, f"identical inputs give {v_same} > different inputs {v_diff}")
+    base = _loss_inputs(term, 3, size, seed=1)
+    if len(used) >= 2:
+        first = base[used[0]]
+        same = {k: (first if k in used and v.shape == first.shape else v) for k, v in base.items()}
+        v_same, v_diff = _value(term, same), _value(term, base)
+        if getattr(term, "zero_for_identical", True):  # instance value: composites combine
+            if abs(v_same) > 1e-4:
+                raise _fail(entry, "zero_for_identical", f"identical inputs give {v_same}")
+        elif v_same > v_diff + 1e-6:
+            raise _fail(
+                entry,
+                "minimal_for_identical",
+                f"identical inputs give {v_same} > different inputs {v_diff}",
+            )
+    else:
+        _check_invariants(entry, term, base, used[0] if used else next(iter(base)))
 
     for kind in ("black", "white", "grey"):
-        g = torch.Generator().manual_seed(3)
-        raw = type(term).conformance_inputs(2, size, size, g)
-        flat = {
-            k: (
-                make_image(kind, size, size, batch=2)
-                if v.shape[-3:] == (3, size, size) and v.dim() == 4
-                else v
-            )
-            for k, v in raw.items()
-        }
-        first_key = next(iter(flat))
-        flat[first_key] = flat[first_key].clone().requires_grad_(True)
+        raw = _loss_inputs(term, 2, size, seed=3)
+        flat = _with_grad(
+            {
+                k: (
+                    make_image(kind, size, size, batch=2)
+                    if v.dim() == 4 and v.shape[-3:] == (3, size, size)
+                    else v
+                )
+                for k, v in raw.items()
+            }
+        )
         val = term.compute(**flat)
         val.backward()
-        g_ = flat[first_key].grad
-        if not torch.isfinite(val) or g_ is None or not torch.isfinite(g_).all():
-            raise _fail(entry, f"not finite (value or gradient) on all-{kind} inputs")
+        grads = [flat[k].grad for k in used if flat[k].requires_grad]
+        if not torch.isfinite(val) or any(
+            g_ is None or not torch.isfinite(g_).all() for g_ in grads
+        ):
+            raise _fail(
+                entry, "flat_inputs", f"not finite (value or gradient) on all-{kind} inputs"
+            )
 
     perm = torch.tensor([2, 0, 1])
-    base = _loss_inputs(term, 3, size, seed=5, grad=False)
+    base = _loss_inputs(term, 3, size, seed=5)
     permuted = {k: (v[perm] if v.dim() >= 1 and v.shape[0] == 3 else v) for k, v in base.items()}
-    a, b = term.compute(**base).item(), term.compute(**permuted).item()
+    a, b = _value(term, base), _value(term, permuted)
     if abs(a - b) > 1e-5 * max(1.0, abs(a)):
-        raise _fail(entry, f"value depends on the order of the batch ({a} vs {b})")
-    return None
+        raise _fail(entry, "batch_order", f"value depends on the order of the batch ({a} vs {b})")
+
+    if hasattr(term, "evaluate"):
+        _check_composite(entry, term, _loss_inputs(term, 2, size, seed=7))
 
 
-def _check_composite(entry: Entry, loss: nn.Module) -> None:
-    total, logs = loss(
-        {
-            "pred": torch.rand(2, 3, 16, 16),
-            "high": torch.rand(2, 3, 16, 16),
-            "low": torch.rand(2, 3, 16, 16),
-        }
+def _check_invariants(
+    entry: Entry, term: LossTerm, base: dict[str, Tensor], key: str
+) -> None:
+    invariants = tuple(getattr(term, "invariants", ()) or ())
+    if not invariants:
+        raise _fail(
+            entry,
+            "invariants_declared",
+            f"the value depends on one input ({key!r}) only: identical inputs mean nothing, so "
+            f"declare `invariants` from {LOSS_INVARIANTS} for the kit to check",
+        )
+    x = base[key]
+    random_value = _value(term, base)
+    if "zero_on_constant" in invariants:
+        for level in (0.0, 0.3, 1.0):
+            v = _value(term, {**base, key: torch.full_like(x, level)})
+            if abs(v) > max(1e-6, 1e-2 * abs(random_value)):
+                raise _fail(
+                    entry,
+                    "zero_on_constant",
+                    f"a constant {level} input gives {v:.4g} (random input: {random_value:.4g})",
+                )
+    if "offset" in invariants:
+        a = _value(term, {**base, key: 0.5 * x})
+        b = _value(term, {**base, key: 0.5 * x + 0.25})
+        if abs(a - b) > 1e-4 * max(1.0, abs(a)):
+            raise _fail(entry, "offset", f"adding 0.25 to the input changes {a:.6g} to {b:.6g}")
+
+
+def _check_composite(entry: Entry, loss: LossTerm, inputs: dict[str, Tensor]) -> None:
+    context = {loss.keys.get(k, k): v for k, v in inputs.items()}
+    context.setdefault("low", inputs.get("pred", next(iter(inputs.values()))))
+    out = loss(context)
+    terms = list(getattr(loss, "terms", ()))
+    if not isinstance(out, tuple) or len(out) != 2 or not isinstance(out[1], Mapping):
+        raise _fail(entry, "composite_sum", "forward(context) must return (total, logs)")
+    total, logs = out
+    if len(logs) != len(terms):
+        raise _fail(
+            entry, "composite_sum", f"{len(logs)} logged values for {len(terms)} terms: {logs}"
+        )
+    expected = sum(
+        float(t.weight) * float(v) for t, v in zip(terms, logs.values(), strict=True)
     )
-    if not torch.isfinite(total) or not isinstance(logs, dict):
-        raise _fail(entry, "a composite loss must return (finite total, dict of terms)")
+    if abs(float(total) - expected) > 1e-4 * max(1.0, abs(expected)):
+        raise _fail(
+            entry,
+            "composite_sum",
+            f"total {float(total):.6g} is not the weighted sum of the logged terms "
+            f"({expected:.6g})",
+        )
 
 
 # ----------------------------------------------------------------------------------- model
@@ -231,11 +395,11 @@ def _run_model(model: nn.Module, x: Tensor) -> Tensor:
 
 
 def check_model(name: str | Entry) -> None:
-    """Shapes and range on awkward sizes, black input, batch independence, determinism, grads."""
+    """See the module docstring for the rules of ``model``."""
     entry = _entry("model", name)
     model = build_example(entry)
     if not isinstance(model, nn.Module):
-        raise _fail(entry, f"built a {type(model).__name__}, not an nn.Module")
+        raise _fail(entry, "module", f"built a {type(model).__name__}, not an nn.Module")
     model.eval()
     caps = model.capabilities if isinstance(model, Enhancer) else entry.capabilities
     scale = caps.scale
@@ -249,14 +413,16 @@ def check_model(name: str | Entry) -> None:
         if tuple(out.shape) != (2, 3, h * scale, w * scale):
             raise _fail(
                 entry,
+                "shape",
                 f"input (2, 3, {h}, {w}) gave {tuple(out.shape)}, expected "
                 f"{(2, 3, h * scale, w * scale)} (capabilities.scale={scale})",
             )
         if not torch.isfinite(out).all():
-            raise _fail(entry, f"non-finite output for a {h}x{w} input")
+            raise _fail(entry, "finite", f"non-finite output for a {h}x{w} input")
         if out.min() < 0 or out.max() > 1:
             raise _fail(
                 entry,
+                "range",
                 f"output range [{out.min().item():.4g}, {out.max().item():.4g}] is outside [0, 1]",
             )
 
@@ -264,105 +430,124 @@ def check_model(name: str | Entry) -> None:
     for h, w in AWKWARD_SIZES[1:]:
         black = _run_model(model, make_image("black", h, w))
         if not torch.isfinite(black).all() or black.min() < 0 or black.max() > 1:
-            raise _fail(entry, f"all-black {h}x{w} input gives non-finite or out-of-range output")
+            raise _fail(
+                entry,
+                "black_input",
+                f"all-black {h}x{w} input gives non-finite or out-of-range output",
+            )
 
     x = make_image("smooth", 20, 24, batch=3, seed=7)
     together = _run_model(model, x)
     again = _run_model(model, x)
     if not torch.equal(together, again):
-        raise _fail(entry, "two eval forwards of the same input differ (not deterministic)")
+        raise _fail(entry, "deterministic", "two eval forwards of the same input differ")
     alone = torch.cat([_run_model(model, x[i : i + 1]) for i in range(3)])
     # Batched and single-image convolutions may take different kernels: allow float noise.
     if not torch.allclose(together, alone, atol=BATCH_TOLERANCE, rtol=0):
         diff = (together - alone).abs().max().item()
         raise _fail(
             entry,
+            "batch_independent",
             f"eval output of an image depends on the rest of the batch (max difference {diff:.3g})",
         )
 
-    params = [p for p in model.parameters() if p.requires_grad]
-    if params:
+    if isinstance(model, Enhancer):
         model.train()
-        multiple = max(caps.multiple_of, 1)
-        side = max(multiple * -(-16 // multiple), caps.min_size)
-        low = make_image("dark", side, side, batch=2, seed=11)
-        outputs = model.forward_train(low) if isinstance(model, Enhancer) else {"pred": model(low)}
+        side = max(caps.multiple_of * -(-16 // caps.multiple_of), caps.min_size)
+        outputs = model.forward_train(make_image("dark", side, side, batch=2, seed=11))
         if "pred" not in outputs:
-            raise _fail(entry, f"forward_train returned keys {sorted(outputs)} without 'pred'")
-        outputs["pred"].float().square().mean().backward()
-        reached = [p for p in params if p.grad is not None and p.grad.abs().sum() > 0]
-        if not reached:
-            raise _fail(entry, "no gradient reaches any parameter in train mode")
-        if any(p.grad is not None and not torch.isfinite(p.grad).all() for p in reached):
-            raise _fail(entry, "non-finite gradients in train mode")
-        model.zero_grad(set_to_none=True)
+            raise _fail(
+                entry, "train_outputs", f"forward_train returned {sorted(outputs)} without 'pred'"
+            )
+    try:
+        check_trainable(entry)
+    except AssertionError as err:
+        raise _fail(entry, _first_rule(str(err)), str(err)) from None
     model.eval()
+
+
+def _first_rule(message: str) -> str:
+    start = message.find("[")
+    return message[start + 1 : message.find("]", start)] if start >= 0 else "trainable"
 
 
 # --------------------------------------------------------------------------------- dataset
 
 
+def required_dataset_keys(paired: bool) -> tuple[str, ...]:
+    """Keys every item of a dataset must carry: ``low``, ``name`` and ``high`` when paired."""
+    return ("low", "high", "name") if paired else ("low", "name")
+
+
 def check_dataset(name: str | Entry, folders: Mapping[str, Path] | None = None) -> None:
-    """Items carry the declared keys with ``(3, H, W)`` float32 tensors in ``[0, 1]``."""
+    """See the module docstring for the rules of ``dataset``."""
     entry = _entry("dataset", name)
     with tempfile.TemporaryDirectory() as tmp:
         dirs = folders or make_image_folders(Path(tmp))
         ds = build_example(entry, dirs)
         if len(ds) < 1:
-            raise _fail(entry, "the example dataset is empty")
-        declared = tuple(getattr(ds, "keys", ("low", "name")))
-        paired = bool(getattr(ds, "paired", "high" in declared))
+            raise _fail(entry, "empty", "the example dataset is empty")
+        paired = bool(getattr(ds, "paired", True))
+        declared = tuple(getattr(ds, "keys", required_dataset_keys(paired)))
+        lacking = [k for k in required_dataset_keys(paired) if k not in declared]
+        if lacking:
+            raise _fail(
+                entry,
+                "required_keys",
+                f"declared keys {declared} lack {lacking}, which a "
+                f"{'paired' if paired else 'unpaired'} dataset must provide",
+            )
         for index in range(min(len(ds), 2)):
-            item = ds[index]
-            missing = [k for k in declared if k not in item]
-            if missing:
-                raise _fail(entry, f"item {index} lacks declared keys {missing}")
-            if paired and "high" not in item:
-                raise _fail(entry, f"paired dataset item {index} has no 'high'")
-            if not isinstance(item.get("name"), str):
-                raise _fail(entry, f"item {index} 'name' must be a str")
-            for key in ("low", "high"):
-                if key not in item:
-                    continue
-                t = item[key]
-                if not isinstance(t, Tensor) or t.dim() != 3 or t.shape[0] != 3:
-                    raise _fail(
-                        entry,
-                        f"item {index} {key!r} must be a (3, H, W) tensor, got "
-                        f"{getattr(t, 'shape', type(t))}",
-                    )
-                if t.dtype != torch.float32:
-                    raise _fail(entry, f"item {index} {key!r} has dtype {t.dtype}, not float32")
-                if t.min() < 0 or t.max() > 1 or not torch.isfinite(t).all():
-                    raise _fail(entry, f"item {index} {key!r} has values outside [0, 1]")
-            if "high" in item and item["high"].shape != item["low"].shape:
-                raise _fail(
-                    entry,
-                    f"item {index}: low {tuple(item['low'].shape)} and high "
-                    f"{tuple(item['high'].shape)} differ in shape",
-                )
+            _check_item(entry, index, ds[index], declared)
+
+
+def _check_item(entry: Entry, index: int, item: Mapping[str, Any], declared: Sequence[str]) -> None:
+    missing = [k for k in declared if k not in item]
+    if missing:
+        raise _fail(entry, "declared_keys", f"item {index} lacks declared keys {missing}")
+    if not isinstance(item.get("name"), str):
+        raise _fail(entry, "name", f"item {index} 'name' must be a str")
+    for key in ("low", "high"):
+        if key not in item:
+            continue
+        t = item[key]
+        if not isinstance(t, Tensor) or t.dim() != 3 or t.shape[0] != 3:
+            raise _fail(
+                entry,
+                "image_shape",
+                f"item {index} {key!r} must be a (3, H, W) tensor, got "
+                f"{getattr(t, 'shape', type(t))}",
+            )
+        if t.dtype != torch.float32:
+            raise _fail(entry, "dtype", f"item {index} {key!r} has dtype {t.dtype}, not float32")
+        if not torch.isfinite(t).all() or t.min() < 0 or t.max() > 1:
+            raise _fail(entry, "range", f"item {index} {key!r} has values outside [0, 1]")
+    if "high" in item and item["high"].shape != item["low"].shape:
+        raise _fail(
+            entry,
+            "pair_shape",
+            f"item {index}: low {tuple(item['low'].shape)} and high "
+            f"{tuple(item['high'].shape)} differ in shape",
+        )
 
 
 # --------------------------------------------------------------------------------- trainer
 
 
 def check_trainer(name: str | Entry) -> None:
-    """One training step on a tiny batch gives a finite scalar with gradients."""
+    """See the module docstring for the rules of ``trainer``."""
     entry = _entry("trainer", name)
     example = dict(entry.example or {})
     if "model" not in example:
-        raise _fail(entry, "register an example with a 'model' spec so the kit can run a step")
+        raise _fail(
+            entry,
+            "example_model",
+            "register an example with a 'model' spec so the kit can run a step",
+        )
     model = parse_spec("model", example["model"]).build()
-    loss = None
-    if example.get("loss") is not None:
-        loss = parse_spec("loss", example["loss"]).build()
-        if isinstance(loss, LossTerm):
-            from lle_core.spec import create
-
-            loss = create("loss", {"type": "core.composite", "terms": [example["loss"]]})
-    scheme = build_example(entry, model=model, loss=loss)
+    scheme = build_example(entry, model=model, loss=scheme_loss(entry))
     if not isinstance(scheme, TrainingScheme):
-        raise _fail(entry, f"built a {type(scheme).__name__}, not a TrainingScheme")
+        raise _fail(entry, "scheme", f"built a {type(scheme).__name__}, not a TrainingScheme")
     scheme.train(True)
     caps = model.capabilities if isinstance(model, Enhancer) else None
     multiple = caps.multiple_of if caps else 1
@@ -373,18 +558,31 @@ def check_trainer(name: str | Entry) -> None:
         batch["high"] = high
     result = scheme.training_step(batch)
     if result.loss.dim() != 0 or not torch.isfinite(result.loss):
-        raise _fail(entry, f"training_step loss must be a finite scalar, got {result.loss}")
+        raise _fail(
+            entry, "loss_scalar", f"training_step loss must be a finite scalar, got {result.loss}"
+        )
     result.loss.backward()
-    params = list(scheme.parameters())
-    if not params:
-        raise _fail(entry, "parameters() yields nothing to optimise")
-    if not any(p.grad is not None and p.grad.abs().sum() > 0 for p in params):
-        raise _fail(entry, "no gradient reaches the parameters returned by parameters()")
+    params = named_trainable(scheme.modules(), only=scheme.parameters())
+    if not list(scheme.parameters()):
+        raise _fail(entry, "no_parameters", "parameters() yields nothing to optimise")
+    _raise_gradients(entry, params)
     if not isinstance(scheme.inference_model(), nn.Module):
-        raise _fail(entry, "inference_model() must return an nn.Module")
+        raise _fail(entry, "inference_model", "inference_model() must return an nn.Module")
 
 
 # ------------------------------------------------------------------------ backbone, metric
+
+
+def _backbone_io(net: Any, batch: int) -> tuple[tuple[Tensor, ...], list[tuple[int, ...]]]:
+    """The backbone contract as inputs and expected output shapes."""
+    channels, reductions = tuple(net.channels), tuple(net.reductions)
+    side = 2 * max(reductions)
+    x = make_image("noise", side, side + max(reductions), batch=batch)
+    expected = [
+        (batch, c, side // r, (side + max(reductions)) // r)
+        for c, r in zip(channels, reductions, strict=True)
+    ]
+    return (x,), expected
 
 
 def check_backbone(name: str | Entry) -> None:
@@ -395,18 +593,20 @@ def check_backbone(name: str | Entry) -> None:
     if not channels or len(channels) != len(reductions):
         raise _fail(
             entry,
+            "declaration",
             f"channels {channels} and reductions {reductions} must be non-empty "
             "and of equal length",
         )
-    side = 2 * max(reductions)
+    (x,), expected = _backbone_io(net, 1)
     with torch.no_grad():
-        feats = net(make_image("noise", side, side + max(reductions)))
+        feats = net(x)
     if len(feats) != len(channels):
-        raise _fail(entry, f"returned {len(feats)} maps for {len(channels)} declared levels")
-    for i, (f, c, r) in enumerate(zip(feats, channels, reductions, strict=True)):
-        expected = (1, c, side // r, (side + max(reductions)) // r)
-        if tuple(f.shape) != expected:
-            raise _fail(entry, f"level {i} has shape {tuple(f.shape)}, declared {expected}")
+        raise _fail(entry, "levels", f"returned {len(feats)} maps for {len(channels)} levels")
+    for i, (f, shape) in enumerate(zip(feats, expected, strict=True)):
+        if tuple(f.shape) != shape:
+            raise _fail(
+                entry, "level_shape", f"level {i} has shape {tuple(f.shape)}, declared {shape}"
+            )
 
 
 def check_metric(name: str | Entry) -> None:
@@ -415,16 +615,75 @@ def check_metric(name: str | Entry) -> None:
     metric = build_example(entry)
     x, y = make_image("noise", 24, 24, batch=2, seed=1), make_image("smooth", 24, 24, batch=2)
     values = metric(x, y)
-    if tuple(values.shape) != (2,) or not torch.isfinite(values).all():
-        raise _fail(entry, f"expected 2 finite per-image values, got {values}")
+    if not isinstance(values, Tensor) or tuple(values.shape) != (2,):
+        raise _fail(entry, "shape", f"expected one value per image, shape (2,), got {values}")
+    if not torch.isfinite(values).all():
+        raise _fail(entry, "finite", f"non-finite values {values}")
+
+
+# ----------------------------------------------------------------------------------- block
+
+
+def _block_io(
+    entry: Entry, block: nn.Module, batch: int, height: int, width: int
+) -> tuple[tuple[Tensor, ...], list[tuple[int | None, ...]]]:
+    """Inputs and expected output shapes (``None``: any size) of a block's contract.
+
+    A block declares it with ``conformance_io(batch, height, width, generator) ->
+    (inputs, expected_shapes)``; a :class:`~lle_core.interfaces.Backbone` follows the backbone
+    contract; any other block maps one ``(B, C, H, W)`` feature map (``C`` from the example's
+    ``in_channels``/``channels``, else the first convolution) to one ``(B, C', H, W)`` map
+    (``C' = out_channels`` when the example has it).
+    """
+    g = torch.Generator().manual_seed(0)
+    declared = getattr(block, "conformance_io", None)
+    if callable(declared):
+        inputs, shapes = declared(batch, height, width, g)
+        return tuple(inputs), [tuple(s) for s in shapes]
+    if isinstance(block, Backbone):
+        return _backbone_io(block, batch)
+    example = dict(entry.example or {})
+    channels = example.get("in_channels", example.get("channels"))
+    if channels is None:
+        conv = next((m for m in block.modules() if isinstance(m, nn.Conv2d)), None)
+        if conv is None:
+            raise _fail(
+                entry,
+                "shape",
+                "no input channels to infer: declare `conformance_io` or an `in_channels` example",
+            )
+        channels = conv.in_channels
+    x = varied((batch, int(channels), height, width), g).detach()
+    return (x,), [(batch, example.get("out_channels"), height, width)]
 
 
 def check_block(name: str | Entry) -> None:
-    """Builds with its example parameters into an ``nn.Module``."""
+    """See the module docstring for the rules of ``block``."""
     entry = _entry("block", name)
     block = build_example(entry)
     if not isinstance(block, nn.Module):
-        raise _fail(entry, f"built a {type(block).__name__}, not an nn.Module")
+        raise _fail(entry, "module", f"built a {type(block).__name__}, not an nn.Module")
+    block.train()
+    inputs, expected = _block_io(entry, block, 4, 12, 20)
+    inputs = tuple(t.clone().requires_grad_(True) for t in inputs)
+    out = block(*inputs)
+    outs = list(out) if isinstance(out, list | tuple) else [out]
+    shapes = [tuple(o.shape) for o in outs]
+    if len(shapes) != len(expected) or any(
+        len(s) != len(e) or any(d is not None and d != v for d, v in zip(e, s, strict=True))
+        for s, e in zip(shapes, expected, strict=False)
+    ):
+        raise _fail(entry, "shape", f"outputs {shapes}, declared {expected} (None: any)")
+    if not all(torch.isfinite(o).all() for o in outs):
+        raise _fail(entry, "finite", "non-finite output")
+    g = torch.Generator().manual_seed(1)
+    sum(
+        (o * torch.randn(o.shape, generator=g)).sum() for o in outs
+    ).backward()  # type: ignore[union-attr]
+    for i, t in enumerate(inputs):
+        if t.grad is None or not torch.isfinite(t.grad).all() or t.grad.abs().sum() == 0:
+            raise _fail(entry, "input_gradient", f"no finite, non-zero gradient reaches input {i}")
+    _raise_gradients(entry, named_trainable({"": block}))
 
 
 CHECKS: dict[str, Callable[..., None]] = {

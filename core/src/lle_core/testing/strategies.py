@@ -20,8 +20,10 @@ import torch
 from hypothesis import strategies as st
 from torch import Tensor
 
-ImageKind = Literal["noise", "black", "white", "grey", "smooth", "dark"]
-IMAGE_KINDS: tuple[ImageKind, ...] = ("noise", "black", "white", "grey", "smooth", "dark")
+ImageKind = Literal["noise", "black", "white", "grey", "smooth", "dark", "textured"]
+IMAGE_KINDS: tuple[ImageKind, ...] = (
+    "noise", "black", "white", "grey", "smooth", "dark", "textured"
+)
 
 #: Sizes every contract check visits: tiny, odd, prime and non-multiples of 16.
 AWKWARD_SIZES: tuple[tuple[int, int], ...] = ((1, 1), (7, 5), (17, 31), (33, 20))
@@ -35,7 +37,8 @@ def make_image(
     Args:
         kind: ``noise`` (uniform), ``black``, ``white``, ``grey`` (0.5 everywhere, i.e. zero
             saturation), ``smooth`` (colour gradients), ``dark`` (noise scaled to [0, 0.15],
-            like a low-light photo).
+            like a low-light photo), ``textured`` (a smooth random field plus step edges and
+            stripes in [0, 0.3]: low-light content with structure at every scale).
         height: H.
         width: W.
         batch: B.
@@ -58,6 +61,19 @@ def make_image(
         xs = torch.linspace(0, 1, width).view(1, 1, 1, width)
         phase = torch.rand((batch, 3, 1, 1), generator=g) * 6.28
         return (0.5 + 0.5 * torch.sin(3 * ys + 2 * xs + phase)).clamp(0, 1)
+    if kind == "textured":
+        coarse = torch.rand((batch, 3, 6, 6), generator=g)
+        field = torch.nn.functional.interpolate(
+            coarse, size=(height, width), mode="bicubic", align_corners=False
+        ).clamp(0, 1)
+        ys = torch.arange(height).view(1, 1, height, 1)
+        xs = torch.arange(width).view(1, 1, 1, width)
+        edges = (
+            0.5 * (xs > width // 3).float()
+            + 0.3 * (ys > height // 2).float()
+            + 0.2 * ((xs + ys) % 8 < 4).float()
+        )
+        return (0.3 * (0.6 * field + 0.4 * edges)).clamp(0, 0.3)
     raise ValueError(f"unknown image kind {kind!r}; choose from {IMAGE_KINDS}")
 
 

@@ -195,6 +195,7 @@ class StageSmoothnessLoss(_StageLossTerm):
 
     default_name: ClassVar[str] = "smoothness"
     zero_for_identical: ClassVar[bool] = False
+    invariants = ("zero_on_constant", "offset")  # TV of the illumination (kit-checked)
 
     def __init__(
         self,
@@ -213,6 +214,8 @@ class StageSmoothnessLoss(_StageLossTerm):
         self.mode = mode
         self.sigma = float(sigma)
         self.radius = int(radius)
+        # The isotropic mode never reads the guide (declared for the conformance kit).
+        self.unused_inputs = ("stage_inputs",) if mode == "isotropic" else ()
 
     def compute(self, illuminations: Tensor, stage_inputs: Tensor) -> Tensor:  # type: ignore[override]
         """Return the unweighted smoothness summed over stages (a non-negative scalar)."""

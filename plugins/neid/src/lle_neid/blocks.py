@@ -126,6 +126,21 @@ class UNetDecoder(nn.Module):
         )
         self.convs = nn.ModuleList(double_conv(2 * lo, lo, negative_slope) for _, lo in pairs)
 
+    def conformance_io(
+        self, batch: int, height: int, width: int, generator: torch.Generator
+    ) -> tuple[tuple[list[Tensor]], list[tuple[int, ...]]]:
+        """The conformance kit's probe: encoder-shaped features in, level outputs' shapes out.
+
+        ``height`` and ``width`` are rounded up to a multiple of ``2 ** (levels - 1)``.
+        """
+        m = 2 ** (len(self.widths) - 1)
+        h, w = m * -(-height // m), m * -(-width // m)
+        feats = [
+            torch.randn((batch, c, h >> k, w >> k), generator=generator)
+            for k, c in enumerate(self.widths)
+        ]
+        return (feats,), [(batch, c, h >> k, w >> k) for k, c in enumerate(self.widths[:-1])]
+
     def forward(
         self, features: Sequence[Tensor], post: PostLevelFn | None = None
     ) -> list[Tensor]:
@@ -173,6 +188,14 @@ class SubPixelHead(nn.Module):
             in_channels, out_channels * scale * scale, kernel_size, padding=kernel_size // 2
         )
         self.shuffle = nn.PixelShuffle(scale)
+
+    def conformance_io(
+        self, batch: int, height: int, width: int, generator: torch.Generator
+    ) -> tuple[tuple[Tensor], list[tuple[int, ...]]]:
+        """The conformance kit's probe: ``(B, in, H, W)`` in, ``(B, out, sH, sW)`` out."""
+        s = self.scale
+        x = torch.randn((batch, self.conv.in_channels, height, width), generator=generator)
+        return (x,), [(batch, self.conv.out_channels // (s * s), s * height, s * width)]
 
     def forward(self, x: Tensor) -> Tensor:
         """Upsample ``x`` by :attr:`scale`; see the class docstring."""
