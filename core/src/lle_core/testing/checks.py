@@ -573,13 +573,13 @@ def check_trainer(name: str | Entry) -> None:
 # ------------------------------------------------------------------------ backbone, metric
 
 
-def _backbone_io(net: Any, batch: int) -> tuple[tuple[Tensor, ...], list[tuple[int, ...]]]:
+def _backbone_io(net: Any, batch: int) -> tuple[tuple[Tensor, ...], list[tuple[int | None, ...]]]:
     """The backbone contract as inputs and expected output shapes."""
     channels, reductions = tuple(net.channels), tuple(net.reductions)
     side = 2 * max(reductions)
     x = make_image("noise", side, side + max(reductions), batch=batch)
-    expected = [
-        (batch, c, side // r, (side + max(reductions)) // r)
+    expected: list[tuple[int | None, ...]] = [
+        (batch, int(c), side // r, (side + max(reductions)) // r)
         for c, r in zip(channels, reductions, strict=True)
     ]
     return (x,), expected
@@ -657,6 +657,19 @@ def _block_io(
     return (x,), [(batch, example.get("out_channels"), height, width)]
 
 
+def _track(value: Any) -> Any:
+    """A copy of a tensor (or nested list of tensors) that records gradients."""
+    if isinstance(value, Tensor):
+        return value.detach().clone().requires_grad_(True)
+    return [_track(v) for v in value]
+
+
+def _leaves(value: Any) -> list[Tensor]:
+    if isinstance(value, Tensor):
+        return [value]
+    return [t for v in value for t in _leaves(v)]
+
+
 def check_block(name: str | Entry) -> None:
     """See the module docstring for the rules of ``block``."""
     entry = _entry("block", name)
@@ -665,7 +678,7 @@ def check_block(name: str | Entry) -> None:
         raise _fail(entry, "module", f"built a {type(block).__name__}, not an nn.Module")
     block.train()
     inputs, expected = _block_io(entry, block, 4, 12, 20)
-    inputs = tuple(t.clone().requires_grad_(True) for t in inputs)
+    inputs = tuple(_track(t) for t in inputs)
     out = block(*inputs)
     outs = list(out) if isinstance(out, list | tuple) else [out]
     shapes = [tuple(o.shape) for o in outs]
@@ -677,10 +690,9 @@ def check_block(name: str | Entry) -> None:
     if not all(torch.isfinite(o).all() for o in outs):
         raise _fail(entry, "finite", "non-finite output")
     g = torch.Generator().manual_seed(1)
-    sum(
-        (o * torch.randn(o.shape, generator=g)).sum() for o in outs
-    ).backward()  # type: ignore[union-attr]
-    for i, t in enumerate(inputs):
+    total = torch.stack([(o * torch.randn(o.shape, generator=g)).sum() for o in outs]).sum()
+    total.backward()
+    for i, t in enumerate(_leaves(inputs)):
         if t.grad is None or not torch.isfinite(t.grad).all() or t.grad.abs().sum() == 0:
             raise _fail(entry, "input_gradient", f"no finite, non-zero gradient reaches input {i}")
     _raise_gradients(entry, named_trainable({"": block}))

@@ -250,11 +250,11 @@ def check_trainable(
         checked = named_trainable({"": net})
 
     problems: dict[str, str] = {}
-    pred = outputs.get("pred") if outputs else None
-    if pred is None:
+    found = outputs.get("pred") if outputs else None
+    if found is None:
         with torch.no_grad():
-            pred = net(low)
-    pred = pred.detach().float()
+            found = net(low)
+    pred = found.detach().float()
     if not torch.isfinite(pred).all():
         ratio = 0.0
         problems["output_degenerate"] = "output at init is not finite"
