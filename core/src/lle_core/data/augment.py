@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from lle_core.errors import DatasetError, ShapeError
@@ -106,24 +107,69 @@ def paired_rot90(
     return [torch.rot90(img, k, dims=(-2, -1)) for img in images]
 
 
+def paired_random_scale(
+    images: Sequence[Tensor],
+    scale: tuple[float, float],
+    *,
+    min_side: int = 1,
+    generator: torch.Generator | None = None,
+) -> list[Tensor]:
+    """Resize every image by the same random factor ``s ~ U(scale)`` (antialiased bilinear).
+
+    Downscaling before a crop lets a fixed-size crop see more of the scene, which gives models
+    with global pooling (and the exposure estimate of any model) more context per step.
+
+    Args:
+        images: Float tensors ``(C, H, W)`` of equal ``H, W``, values in ``[0, 1]``.
+        scale: ``(low, high)`` factor range, ``0 < low <= high``.
+        min_side: The factor is raised so that the shorter side stays at least this long
+            (a later crop of that side must still fit).
+        generator: Random source; ``None`` uses torch's global RNG.
+
+    Returns:
+        The resized tensors, values clamped to ``[0, 1]``; unchanged when ``s == 1``.
+    """
+    h, w = _size(images)
+    low, high = scale
+    u = float(torch.rand((), generator=generator).item())
+    s = max(low + (high - low) * u, min_side / min(h, w))
+    size = (max(1, round(h * s)), max(1, round(w * s)))
+    if size == (h, w):
+        return list(images)
+    return [
+        F.interpolate(img[None], size=size, mode="bilinear", align_corners=False,
+                      antialias=True)[0].clamp_(0.0, 1.0)
+        for img in images
+    ]
+
+
 class PairedAugment:
-    """Random aligned crop, then flips, then a 90° rotation, identical for all images.
+    """Random rescale, then aligned crop, flips and a 90° rotation, identical for all images.
 
     Args:
         crop: Crop side (or ``(h, w)``); ``None`` keeps the full image.
         flip: Random horizontal and vertical flips.
         rot90: Random multiple-of-90° rotation (see :func:`paired_rot90`).
+        scale: Random resize factor range applied before the crop (see
+            :func:`paired_random_scale`); ``None`` keeps the native resolution.
     """
 
     def __init__(
-        self, crop: int | tuple[int, int] | None = None, flip: bool = False, rot90: bool = False
+        self,
+        crop: int | tuple[int, int] | None = None,
+        flip: bool = False,
+        rot90: bool = False,
+        scale: tuple[float, float] | None = None,
     ) -> None:
         """See the class docstring."""
         if crop is not None and min(crop_size(crop)) < 1:
             raise ValueError(f"crop must be >= 1, got {crop}")
+        if scale is not None and not 0 < scale[0] <= scale[1]:
+            raise ValueError(f"scale must be (low, high) with 0 < low <= high, got {scale}")
         self.crop = crop
         self.flip = flip
         self.rot90 = rot90
+        self.scale = scale
 
     def __call__(
         self,
@@ -134,6 +180,9 @@ class PairedAugment:
     ) -> list[Tensor]:
         """Augment ``images`` (``(..., H, W)`` each) identically; ``name`` is for errors."""
         out = list(images)
+        if self.scale is not None:
+            min_side = max(crop_size(self.crop)) if self.crop is not None else 1
+            out = paired_random_scale(out, self.scale, min_side=min_side, generator=generator)
         if self.crop is not None:
             out = paired_random_crop(out, self.crop, generator=generator, name=name)
         if self.flip:
@@ -143,4 +192,5 @@ class PairedAugment:
         return [img.contiguous() for img in out]
 
     def __repr__(self) -> str:
-        return f"PairedAugment(crop={self.crop}, flip={self.flip}, rot90={self.rot90})"
+        return (f"PairedAugment(crop={self.crop}, flip={self.flip}, rot90={self.rot90}, "
+                f"scale={self.scale})")
