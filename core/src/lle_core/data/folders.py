@@ -83,8 +83,10 @@ def _pairs_in(root: Path, low_dir: str, high_dir: str) -> list[tuple[str, Path, 
 
 
 def _split(items: list[Any], holdout_every: int | None, part: str, where: object) -> list[Any]:
-    """Every ``holdout_every``-th item (from the first) for ``part="holdout"``, the rest for
-    ``"train"``; all items when ``holdout_every`` is ``None``.
+    """Split ``items`` for a held-out set.
+
+    Every ``holdout_every``-th item (from the first) goes to ``part="holdout"``, the rest to
+    ``"train"``; ``holdout_every=None`` keeps all items.
     """
     if holdout_every is None:
         return items
