@@ -4,6 +4,13 @@
 two attended features are combined. ``⊗`` (``op="mul"``) is the paper's choice; the ablation of
 Table 3 also uses ``⊕`` (``op="add"``, M1) and ``∪`` (``op="cat"``, M2, concatenation reduced back
 to ``C`` channels by a 1×1 convolution so the fused feature keeps the width of its inputs).
+
+``residual=True`` (the default) returns ``F_a + F_f``: an additive path for the host stream.
+Eq. 1 alone (``residual=False``, set by ``hf2:paper``) multiplies two sigmoid-gated features at
+every level, so with fresh weights each fusion scales its input by ~1/4 or less and the
+products compound through the U-Net: outputs ~1e-8 and gradients ~1e-37 at level 5 in our
+measurements (random VGG16; see the model card's "Trainability" section). With the additive
+path the encoder and skips carry signal from the first step and the HF2 product learns on top.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ class HF2Params(Params):
         pool_types: Global pools of the channel gate.
         kernel_size: Kernel of the CBAM spatial gate.
         spatial_batch_norm: BatchNorm inside the spatial gate (as in the CBAM code).
+        residual: Return ``a + F_f`` instead of Eq. 1's ``F_f`` (default ``True``; the paper
+            form, ``False``, does not train from a fresh init, see the module docstring).
     """
 
     op: FuseOp = "mul"
@@ -41,6 +50,7 @@ class HF2Params(Params):
     pool_types: tuple[PoolType, ...] = Field(("avg", "max"), min_length=1)
     kernel_size: int = Field(7, ge=1)
     spatial_batch_norm: bool = True
+    residual: bool = True
 
     @field_validator("kernel_size")
     @classmethod
@@ -63,6 +73,7 @@ class HF2Fusion(FusionOp):
         pool_types: Channel-gate pools.
         kernel_size: Spatial-gate kernel.
         spatial_batch_norm: Spatial-gate batch-norm.
+        residual: Add the host input ``a`` to the fused feature (``a + F_f``).
     """
 
     def __init__(
@@ -74,12 +85,14 @@ class HF2Fusion(FusionOp):
         pool_types: tuple[PoolType, ...] | list[PoolType] = ("avg", "max"),
         kernel_size: int = 7,
         spatial_batch_norm: bool = True,
+        residual: bool = True,
     ) -> None:
         super().__init__(channels)
         if op not in ("mul", "add", "cat"):
             raise ValueError(f"HF2 op must be 'mul', 'add' or 'cat', got {op!r}")
         self.op = op
         self.share_attention = share_attention
+        self.residual = residual
 
         def unit() -> CBAM:
             return CBAM(channels, reduction, pool_types, kernel_size, spatial_batch_norm)
@@ -95,15 +108,18 @@ class HF2Fusion(FusionOp):
         return self.attend_a(a), self.attend_b(b)
 
     def fuse(self, a: Tensor, b: Tensor) -> Tensor:
-        """Eq. 1 with the configured operator; ``(B, C, H, W) × 2 -> (B, C, H, W)``."""
+        """Eq. 1 with the configured operator (``+ a`` when ``residual``); ``(B, C, H, W) × 2``."""
         fa, fb = self.attend(a, b)
         if self.op == "mul":
-            return fa * fb
-        if self.op == "add":
-            return fa + fb
-        assert self.reduce is not None
-        return self.reduce(torch.cat([fa, fb], dim=1))
+            fused = fa * fb
+        elif self.op == "add":
+            fused = fa + fb
+        else:
+            assert self.reduce is not None
+            fused = self.reduce(torch.cat([fa, fb], dim=1))
+        return a + fused if self.residual else fused
 
     def extra_repr(self) -> str:
         """Width, operator and sharing, shown by ``print(module)``."""
-        return f"channels={self.channels}, op={self.op!r}, share_attention={self.share_attention}"
+        return (f"channels={self.channels}, op={self.op!r}, "
+                f"share_attention={self.share_attention}, residual={self.residual}")
