@@ -90,7 +90,7 @@ def lle_register(register: RegisterFn) -> None:
             "scale": 1,
             "tiling": "whole",
             "receptive_field": 244,
-            "dtypes": ["float32"],
+            "dtypes": ["float32", "bfloat16"],
             "needs_ground_truth": True,
             "needs_weights": True,
         },

@@ -68,7 +68,7 @@ def _capabilities(levels: int, mode: str, feature_fusion: bool) -> Capabilities:
         # The FF gate pools globally over the image: tiles would see other statistics.
         tiling="whole" if feature_fusion else "tile",
         receptive_field=lowres * SCALE if mode == "protocol" else lowres,
-        dtypes=("float32",),
+        dtypes=("float32", "bfloat16"),
         needs_ground_truth=True,
         needs_weights=True,
     )
@@ -102,7 +102,7 @@ class NEID(Enhancer):
         ff_site: Literal["skip", "decoder"] = "skip",
         mode: Literal["protocol", "field_to_command"] = "protocol",
         downsample_antialias: bool = True,
-        init_std: float | None = 0.02,
+        init_std: float | None = None,
     ) -> None:
         """Args: see :class:`lle_neid.params.NEIDParams`."""
         super().__init__()
