@@ -6,15 +6,22 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-# torch on a 2-core CPU is far slower than hypothesis' default 200 ms deadline.
+# torch on a 2-core CPU is far slower than hypothesis' default 200 ms deadline. Failures
+# replay: `derandomize` makes every run draw the same examples, and the example database lives
+# in the repository's .hypothesis/ folder (`print_blob` prints the reproduction decorator).
 settings.register_profile(
-    "dev", max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "dev",
+    max_examples=20,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile(
     "ci",
-    max_examples=8,
+    max_examples=40,
     deadline=None,
     derandomize=True,
+    print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))

@@ -39,11 +39,14 @@ def test_fidelity_reads_stage_tensors_from_context() -> None:
 
 
 @pytest.mark.parametrize("mode", ["isotropic", "sci_weighted"])
-@given(scale=st.floats(0.0, 1.0), seed=st.integers(0, 2**16))
-def test_smoothness_never_nan_on_noise(mode: str, scale: float, seed: int) -> None:
+@given(scale=st.floats(0.0, 1.0), seed=st.integers(0, 2**16), stages=st.integers(1, 3),
+       h=st.integers(1, 15), w=st.integers(1, 15))
+def test_smoothness_never_nan_on_noise(
+    mode: str, scale: float, seed: int, stages: int, h: int, w: int
+) -> None:
     gen = torch.Generator().manual_seed(seed)
-    illum = (torch.rand(2, 3, 3, 12, 13, generator=gen) * scale).requires_grad_()
-    guide = torch.rand(2, 3, 3, 12, 13, generator=gen)
+    illum = (torch.rand(2, stages, 3, h, w, generator=gen) * scale).requires_grad_()
+    guide = torch.rand(2, stages, 3, h, w, generator=gen)
     loss = StageSmoothnessLoss(mode=mode)(illum, guide)
     assert torch.isfinite(loss) and float(loss.detach()) >= 0.0
     loss.backward()

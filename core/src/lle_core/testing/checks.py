@@ -59,7 +59,7 @@ from lle_core.testing.strategies import (
 
 #: Upper bound on hypothesis examples per check (each example runs a network); the active
 #: profile may ask for fewer.
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 10
 #: Largest difference allowed between an image enhanced alone and within a batch (outputs are
 #: in [0, 1]; batched convolutions may pick other kernels, a real batch dependence is larger).
 BATCH_TOLERANCE = 5e-3

@@ -222,7 +222,7 @@ class StageSmoothnessLoss(_StageLossTerm):
         a = as_stages(illuminations, "illuminations")
         b = as_stages(stage_inputs, "stage_inputs")
         _check_same(a, b, "auxnet.smoothness")
-        total = a.new_zeros(())
+        total = 0.0 * a.sum()  # in the graph even when a 1-pixel image has no neighbours
         for t in range(a.shape[1]):
             if self.mode == "isotropic":
                 total = total + isotropic_tv(a[:, t])
