@@ -131,3 +131,7 @@ class WeightsError(LLEError, RuntimeError):
 
 class CheckpointError(LLEError, RuntimeError):
     """A checkpoint is missing, incomplete, or does not match the run that loads it."""
+
+
+class RandomWeightsWarning(UserWarning):
+    """A network that needs trained weights runs with random ones (a model, or a VGG16 prior)."""

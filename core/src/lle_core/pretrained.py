@@ -39,7 +39,7 @@ from typing import Any, cast
 import torch
 from torch import Tensor, nn
 
-from lle_core.errors import WeightsError
+from lle_core.errors import RandomWeightsWarning, WeightsError
 
 #: ImageNet channel means (RGB) of the VGG training data.
 IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
@@ -54,10 +54,6 @@ HUB_ID = "timm/vgg16.tv_in1k"
 _VGG16_CFG: tuple[int | str, ...] = (
     64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"
 )
-
-
-class RandomWeightsWarning(UserWarning):
-    """A VGG16 is used with random weights (its features carry no perceptual meaning)."""
 
 
 def _layer_names() -> tuple[str, ...]:

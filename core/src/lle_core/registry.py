@@ -43,6 +43,7 @@ KINDS: tuple[str, ...] = (
     "trainer",  # training schemes (lle_core.interfaces.TrainingScheme)
     "model",  # enhancers a user runs: low (B,3,H,W) in [0,1] -> enhanced in [0,1]
     "metric",  # image quality metrics
+    "weights",  # shipped pretrained weight sets (lle_core.weights.WeightSet)
 )
 
 #: Plugin id -> distribution that provides it; the only "pip install ..." hints ever shown.

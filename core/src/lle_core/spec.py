@@ -245,7 +245,13 @@ def SpecOf(kind: str) -> Any:
 
 
 def create(
-    kind: str, name_or_spec: Any, /, *, runtime: Mapping[str, Any] | None = None, **params: Any
+    kind: str,
+    name_or_spec: Any,
+    /,
+    *,
+    runtime: Mapping[str, Any] | None = None,
+    pretrained: bool | str = False,
+    **params: Any,
 ) -> Any:
     """Validate a spec and build the component.
 
@@ -254,12 +260,26 @@ def create(
         name_or_spec: Name, mapping with ``type``, YAML/JSON file path or :class:`ComponentSpec`.
         runtime: Keyword arguments passed to the factory unvalidated (e.g. ``channels`` for
             fusion ops, ``model`` for trainers).
+        pretrained: Models only: ``True`` loads the model's shipped weights (its first
+            registered weight set, see :mod:`lle_core.weights` and ``lle weights``), a string
+            names the set (``"neid.lol"``). The file's SHA-256 is checked first. Parameters
+            may only change inference options of the trained architecture.
         **params: Parameters overriding those of the spec (validated).
 
     Returns:
-        The built component.
+        The built component (for ``pretrained``: in eval mode with the weights loaded).
+
+    Raises:
+        WeightsError: ``pretrained`` for a model without shipped weights, a checksum
+            mismatch, or parameters that change the trained architecture.
     """
     spec = parse_spec(kind, name_or_spec, overrides=params)
+    if pretrained:
+        if kind != "model":
+            raise ConfigError([("pretrained", f"only models have pretrained weights, not {kind}")])
+        from lle_core.weights import load_pretrained
+
+        return load_pretrained(spec, pretrained)
     return spec.build(**dict(runtime or {}))
 
 

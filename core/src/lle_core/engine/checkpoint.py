@@ -266,6 +266,9 @@ def load_model(
     with restoring_from_checkpoint():  # frozen pretrained parts come from the checkpoint too
         model = spec.build()
     load_weights(model, tensors, source=str(p))
+    from lle_core.weights import mark_weights
+
+    mark_weights(model, str(p))
     return model.to(map_location).eval()
 
 

@@ -78,11 +78,15 @@ def resolve_model(model: ModelLike | None, weights: str | Path | None = None) ->
             raise ValueError("no model given: pass a model, a model name or weights=")
         return load_weights_file(weights)
     if isinstance(model, nn.Module):
+        from lle_core.weights import mark_weights, warn_if_random
+
         if weights is not None:
             from lle_core.engine.checkpoint import load_weights, read_checkpoint
 
             tensors, _ = read_checkpoint(weights)
             load_weights(model, tensors, source=str(weights))
+            mark_weights(model, str(weights))
+        warn_if_random(model)
         return model
     if weights is not None:
         return load_weights_file(weights, model)
