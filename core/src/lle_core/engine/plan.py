@@ -1,0 +1,233 @@
+"""Training plans: train a set of models, stage by stage, under one total time budget.
+
+A plan is a YAML file (``lle train-plan PLAN.yaml``)::
+
+    data:                                   # filled into every stage's data section
+      train: [../shared/data/lol/train, ../shared/data/lol/train-extra]
+      holdout_every: 10                     # every 10th pair validates (checkpoint selection)
+    entries:
+      - label: neid
+        share: 0.3                          # of the plan's total minutes
+        stages:
+          - config: neid:lol
+      - label: frlie
+        share: 0.2
+        stages:
+          - {config: frlie:lol_stage1, share: 0.3}
+          - {config: frlie:lol, share: 0.7,
+             set: {trainer.stage1_checkpoint: "{previous}"}}
+
+Each stage is an ordinary run (:func:`lle_core.engine.train`) in ``<out>/<label>/<stage>``. Its
+recipe's step budget stays; the plan adds a minutes cap (its share of the total), so a plan
+stopped early leaves consistent, resumable runs. Running the plan again continues every stage
+that its minutes cap stopped (or that was killed) from its ``latest`` checkpoint (exact resume)
+and skips stages that reached their recipe's budget; the minutes count across sessions, so a
+larger ``total_minutes`` extends the capped stages. ``{previous}`` is the previous stage's
+best (else latest) checkpoint. The device (``--device cuda``) applies to every stage; recipes
+pick their mixed precision with ``train.amp``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from lle_core.errors import ConfigError
+
+DONE = "DONE.json"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PlanData(_Strict):
+    """Data every stage trains and validates on.
+
+    Attributes:
+        train: Paired root folder(s) (LOL layout: ``low/`` and ``high/``).
+        holdout_every: Every k-th pair (sorted by name) is held out for validation and
+            checkpoint selection instead of being trained on (``None``: no validation set).
+        val_max_images: Validate on at most this many held-out pairs.
+    """
+
+    train: list[str] = Field(min_length=1)
+    holdout_every: int | None = Field(10, ge=2)
+    val_max_images: int | None = Field(None, ge=1)
+
+
+class PlanStage(_Strict):
+    """One run of an entry: a recipe and overrides, with its share of the entry's time."""
+
+    config: str
+    share: float = Field(1.0, gt=0)
+    set: dict[str, Any] = Field(default_factory=dict)
+
+
+class PlanEntry(_Strict):
+    """One model to train: a label (its folder name), its share of the total, its stages."""
+
+    label: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    share: float = Field(1.0, gt=0)
+    stages: list[PlanStage] = Field(min_length=1)
+    set: dict[str, Any] = Field(default_factory=dict)
+
+
+class Plan(_Strict):
+    """A validated training plan (see the module docstring)."""
+
+    data: PlanData
+    entries: list[PlanEntry] = Field(min_length=1)
+    set: dict[str, Any] = Field(default_factory=dict)
+
+
+def load_plan(source: str | Path | Mapping[str, Any]) -> Plan:
+    """Read and validate a plan (YAML file or mapping).
+
+    Raises:
+        ConfigError: Unreadable file or invalid plan (dotted key paths in the message).
+    """
+    from pydantic import ValidationError
+
+    label = str(source) if not isinstance(source, Mapping) else None
+    if isinstance(source, Mapping):
+        raw: Any = dict(source)
+    else:
+        try:
+            raw = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as err:
+            raise ConfigError([("<file>", f"cannot read plan: {err}")], source=label) from None
+    try:
+        return Plan.model_validate(raw)
+    except ValidationError as err:
+        problems = [(".".join(str(p) for p in e["loc"]) or "<plan>", e["msg"])
+                    for e in err.errors()]
+        raise ConfigError(problems, source=label) from None
+
+
+def stage_overrides(
+    plan: Plan,
+    entry: PlanEntry,
+    stage: PlanStage,
+    *,
+    minutes: float,
+    previous: str | None,
+    device: str | None,
+) -> dict[str, Any]:
+    """The dotted-key overrides that turn a stage's recipe into the plan's run."""
+    roots = list(plan.data.train)
+    paired = {"root": roots, "holdout_every": plan.data.holdout_every}
+    out: dict[str, Any] = {}
+    out.update({f"data.train.{k}": v for k, v in paired.items()})
+    if plan.data.holdout_every is not None:
+        out["data.train.part"] = "train"
+        out["data.val"] = {"type": "core.paired_folder", **paired, "part": "holdout",
+                           "cache": True}
+        if plan.data.val_max_images is not None:
+            out["data.val_max_images"] = plan.data.val_max_images
+    out["budget.minutes"] = round(minutes, 3)
+    if device is not None:
+        out["train.device"] = device
+    for mapping in (plan.set, entry.set, stage.set):
+        for key, value in mapping.items():
+            if isinstance(value, str) and "{previous}" in value:
+                if previous is None:
+                    raise ConfigError([(key, "{previous} in the first stage of an entry")])
+                value = value.replace("{previous}", previous)
+            out[key] = value
+    return out
+
+
+def _checkpoint_of(run_dir: Path) -> str:
+    best = run_dir / "best.safetensors"
+    return str(best if best.is_file() else run_dir / "latest.safetensors")
+
+
+def run_plan(
+    plan: Plan | str | Path | Mapping[str, Any],
+    *,
+    out: str | Path,
+    total_minutes: float,
+    device: str | None = None,
+    only: Sequence[str] = (),
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train every entry of ``plan`` (or those in ``only``), resuming unfinished stages.
+
+    Args:
+        plan: A :class:`Plan`, a YAML file or a mapping.
+        out: Folder of the runs (``<out>/<label>/<i>-<recipe>``).
+        total_minutes: Wall-clock budget of the whole plan, split by the entries' shares
+            (normalised over the selected entries) and then by their stages' shares.
+        device: ``auto``/``cpu``/``cuda[:N]`` for every stage (``None``: the recipes' choice).
+        only: Labels to train (default: all).
+        progress: Show training progress.
+
+    Returns:
+        ``{label: {"checkpoint": path of the final stage's best/latest, "stages": [...]}}``.
+
+    Raises:
+        ConfigError: Invalid plan, unknown label in ``only``, or an invalid stage config
+            (all stages are validated before anything trains).
+    """
+    from lle_core.engine.config import load_run_config
+    from lle_core.engine.loop import train
+
+    plan = plan if isinstance(plan, Plan) else load_plan(plan)
+    if total_minutes <= 0:
+        raise ConfigError([("total_minutes", f"must be > 0, got {total_minutes}")])
+    labels = [e.label for e in plan.entries]
+    unknown = [x for x in only if x not in labels]
+    if unknown:
+        raise ConfigError([("only", f"unknown entries {unknown}; the plan has {labels}")])
+    entries = [e for e in plan.entries if not only or e.label in only]
+    share_sum = sum(e.share for e in entries)
+    root = Path(out)
+
+    jobs: list[tuple[PlanEntry, list[tuple[PlanStage, Path, float]]]] = []
+    for entry in entries:
+        entry_minutes = total_minutes * entry.share / share_sum
+        stage_sum = sum(s.share for s in entry.stages)
+        stages = []
+        for i, stage in enumerate(entry.stages):
+            run_dir = root / entry.label / f"{i + 1}-{stage.config.replace(':', '-')}"
+            stages.append((stage, run_dir, entry_minutes * stage.share / stage_sum))
+            # Validate before anything trains: a typo in the last entry fails at once.
+            load_run_config(stage.config, overrides=stage_overrides(
+                plan, entry, stage, minutes=1.0, previous="<previous>", device=device))
+        jobs.append((entry, stages))
+
+    summary: dict[str, Any] = {}
+    for entry, stages in jobs:
+        previous: str | None = None
+        records = []
+        for stage, run_dir, minutes in stages:
+            done = run_dir / DONE
+            if done.is_file():
+                record = json.loads(done.read_text(encoding="utf-8"))
+            else:
+                cfg = load_run_config(stage.config, overrides=stage_overrides(
+                    plan, entry, stage, minutes=minutes, previous=previous, device=device))
+                result = train(cfg, out_dir=run_dir, resume="auto", progress=progress)
+                record = {
+                    "config": stage.config, "steps": result.steps, "epochs": result.epochs,
+                    "stopped_by": result.stopped_by, "best_metric": result.best_metric,
+                    "minutes_budget": round(minutes, 3),
+                }
+                if result.stopped_by != "minutes":  # the recipe's own budget is spent
+                    _write_json_atomic(done, record)
+            previous = _checkpoint_of(run_dir)
+            records.append({**record, "run_dir": str(run_dir)})
+        summary[entry.label] = {"checkpoint": previous, "stages": records}
+    return summary
+
+
+def _write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    tmp.replace(path)
