@@ -49,9 +49,13 @@ def test_ratios_use_the_baselines_of_the_same_run(rows):
     for r in rows:
         for b in BASELINES:
             assert r["ratios"][b] == pytest.approx(r["seconds"] / ref[b]["seconds"])
-    for b in BASELINES:
-        assert ref[b]["ratios"][b] == pytest.approx(1.0)
-        assert ref[b]["cpu_ratios"][b] == pytest.approx(1.0) or ref[b]["cpu_seconds"] == 0
+    gamma, identity = ref["core.gamma"], ref["core.identity"]  # across baselines, not to itself
+    assert gamma["ratios"]["core.identity"] == pytest.approx(gamma["seconds"] / identity["seconds"])
+    if identity["cpu_seconds"] > 0:
+        assert gamma["cpu_ratios"]["core.identity"] == pytest.approx(
+            gamma["cpu_seconds"] / identity["cpu_seconds"])
+    else:
+        assert gamma["cpu_ratios"]["core.identity"] is None
 
 
 def test_print_comparison_lists_every_case(rows, capsys):
@@ -85,5 +89,7 @@ def test_run_cli_only_baselines_writes_json(tmp_path, capsys):
     path = tmp_path / "rows.json"
     rows = run_cli([], "doc", argv=["--size", "20x16", "--repeats", "1", "--json", str(path)])
     assert [r["label"] for r in rows] == list(BASELINES)
-    assert json.loads(path.read_text())[1]["ratios"]["core.gamma"] == pytest.approx(1.0)
+    saved = json.loads(path.read_text())
+    assert saved[1]["ratios"]["core.identity"] == pytest.approx(
+        saved[1]["seconds"] / saved[0]["seconds"])
     assert "20x16" in capsys.readouterr().out

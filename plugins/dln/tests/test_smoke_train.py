@@ -37,4 +37,5 @@ def test_loss_drops_in_twenty_steps():
         optim.step()
         losses.append(loss.item())
     assert all(np.isfinite(losses))
-    assert np.mean(losses[-3:]) < 0.9 * losses[0], losses
+    # smoothed: mean of the first three steps against the mean of the last three
+    assert np.mean(losses[-3:]) < 0.9 * np.mean(losses[:3]), losses

@@ -95,12 +95,8 @@ def test_sizes_not_multiple_of_16_come_back_at_their_size(size: tuple[int, int])
 
 
 def test_enhance_keeps_size() -> None:
-    import lle_core
+    from lle_core import enhance
 
-    try:
-        enhance = lle_core.enhance
-    except (AttributeError, ImportError) as err:
-        pytest.skip(f"lle_core.enhance not available yet: {err}")
     model = create("model", small()).eval()
     x = torch.rand(1, 3, 37, 50)
     out = enhance(model, x)

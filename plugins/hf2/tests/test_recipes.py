@@ -10,7 +10,6 @@ import pytest
 import torch
 import yaml
 
-from lle_core import registries
 from lle_hf2.loss import paper_loss_spec
 
 VARIANTS = ("paper", "m0", "m1", "m2", "m3")
@@ -46,8 +45,6 @@ def test_ablations_differ_only_in_fusion(variant: str) -> None:
 
 
 def test_loss_matches_eq2() -> None:
-    if "core.composite" not in registries()["loss"] or "core.ms_ssim" not in registries()["loss"]:
-        pytest.skip("core losses not available")
     from lle_core import create
 
     loss = create("loss", paper_loss_spec())
@@ -63,12 +60,8 @@ def test_loss_matches_eq2() -> None:
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_recipe_validates_as_run_config(variant: str, tmp_path: Path) -> None:
-    try:
-        from lle_core.engine.config import load_run_config
-    except ImportError as err:
-        pytest.skip(f"engine not available: {err}")
-    if "core.paired_folder" not in registries()["dataset"]:
-        pytest.skip("core.paired_folder not available")
+    from lle_core.engine.config import load_run_config
+
     cfg = load_run_config(f"hf2:{variant}", data_dir=tmp_path)
     assert cfg.model_spec.name == "hf2.model"
     assert cfg.budget.steps == 35000

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 
-from lle_core import create, registries
+from lle_core import create
 from lle_hf2.loss import paper_loss_spec
 
 
@@ -20,8 +19,6 @@ def _pairs(n: int, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def test_loss_drops_with_supervised_steps() -> None:
-    if "core.ms_ssim" not in registries()["loss"]:
-        pytest.skip("core.ms_ssim not available")
     torch.manual_seed(0)
     model = create("model", {"type": "hf2.model", "base_width": 8,
                              "backbone": {"type": "hf2.vgg16", "weights": "random"}})
