@@ -7,7 +7,6 @@ import copy
 import torch
 from torch import Tensor, nn
 
-
 #: Key of the update counter inside :meth:`ModelEMA.state_dict`.
 UPDATES_KEY = "__ema_updates__"
 
