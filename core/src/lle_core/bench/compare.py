@@ -364,7 +364,9 @@ def run_cli(
         print_comparison(size_rows)
         rows += size_rows
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
+        from lle_core.files import atomic_write
+
+        atomic_write(args.json, json.dumps(rows, indent=2).encode())
     return rows
 
 

@@ -125,10 +125,13 @@ def line_chart(
             )
             draw.text((left + pw - 96, legend_y), label, fill=_AXIS, font=font)
             legend_y += 14
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    img.save(out, format="PNG")
-    return out
+    import io
+
+    from lle_core.files import atomic_write
+
+    buffer = io.BytesIO()
+    img.save(buffer, format="PNG")
+    return atomic_write(path, buffer.getvalue())
 
 
 def smooth(values: Sequence[float], factor: float = 0.9) -> list[float]:

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 from lle_core.errors import ConfigError, DatasetError
+from lle_core.files import atomic_write
 
 #: File whose presence marks a folder as a demo report (which a new demo may overwrite).
 MARKER = ".lle-demo"
@@ -383,7 +384,7 @@ def _run_demo(opts: DemoOptions, start: float) -> DemoResult:
         data={k: (str(v) if isinstance(v, Path) else v) for k, v in info.items()},
         config=cfg,
     )
-    files["metrics_md"].write_text(_markdown_report(opts, info, results, summary), "utf-8")
+    atomic_write(files["metrics_md"], _markdown_report(opts, info, results, summary).encode())
     write_loss_curve(out / "run", files["loss_curve"])
     write_comparison_grid(comparison_rows(test_root, results, max_rows=4), files["comparison"])
     return DemoResult(
