@@ -389,6 +389,7 @@ def run_enhance(args: argparse.Namespace) -> int:
     if failed:  # one line per file (soft_wrap: never broken inside a path)
         console.print(f"[red]{len(failed)} of {len(inputs)} input(s) failed:[/]")
         for src, detail in failed:
-            console.print(f"  {src}: {detail}", markup=False, highlight=False, soft_wrap=True)
+            line = detail if str(src) in detail else f"{src}: {detail}"  # name it once
+            console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
         return 1
     return 0
