@@ -22,7 +22,11 @@ def test_mul_is_product_of_attended_inputs(mode: str) -> None:
     a, b = _pair()
     fa = fusion.attend_a.spatial(fusion.attend_a.channel(a))
     fb = fusion.attend_b.spatial(fusion.attend_b.channel(b))
-    torch.testing.assert_close(fusion(a, b), fa * fb)
+    torch.testing.assert_close(fusion(a, b), a + fa * fb)  # residual path (default)
+    plain = create("fusion", "hf2.hf2", runtime={"channels": 8}, residual=False)
+    plain.load_state_dict(fusion.state_dict())
+    plain.train(mode == "train")
+    torch.testing.assert_close(plain(a, b), fa * fb)  # Eq. 1 as written
     # The two attention units are independent by default (spec 7.1): different results.
     assert fusion.attend_a is not fusion.attend_b
     assert not torch.allclose(fusion.attend_b(a), fusion.attend_a(a))
@@ -30,10 +34,10 @@ def test_mul_is_product_of_attended_inputs(mode: str) -> None:
 
 def test_add_and_cat_ops() -> None:
     a, b = _pair()
-    add = HF2Fusion(8, op="add").eval()
+    add = HF2Fusion(8, op="add", residual=False).eval()
     fa, fb = add.attend(a, b)
     torch.testing.assert_close(add(a, b), fa + fb)
-    cat = HF2Fusion(8, op="cat").eval()
+    cat = HF2Fusion(8, op="cat", residual=False).eval()
     fa, fb = cat.attend(a, b)
     assert cat.reduce is not None
     torch.testing.assert_close(cat(a, b), cat.reduce(torch.cat([fa, fb], dim=1)))

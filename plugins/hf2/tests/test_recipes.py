@@ -29,7 +29,7 @@ def test_paper_recipe_values() -> None:
     assert cfg["data"]["batch_size"] == 8
     assert cfg["data"]["train"]["crop"] == 256
     assert cfg["budget"]["steps"] == 35000
-    assert cfg["model"]["fusion"] == {"type": "hf2.hf2", "op": "mul"}
+    assert cfg["model"]["fusion"] == {"type": "hf2.hf2", "op": "mul", "residual": False}
     assert cfg["model"]["base_width"] == 64
 
 
