@@ -38,7 +38,8 @@ def lle_register(register: RegisterFn) -> None:
              example={"in_channels": 16, "out_channels": 8})
     register("block", "lbp", "lle_dln.blocks:LBP", params="lle_dln.blocks:LBPParams",
              summary="Lightening back-projection block (FA, L1, D1, residual, L2)",
-             paper=f"{PAPER}, Fig. 4", example={"in_channels": 32, "channels": 16, "reduction": KIT_REDUCTION})
+             paper=f"{PAPER}, Fig. 4",
+             example={"in_channels": 32, "channels": 16, "reduction": KIT_REDUCTION})
     register("fusion", "fa", "lle_dln.blocks:FAFusion", params="lle_dln.blocks:FAFusionParams",
              summary="DLN feature aggregation over concat(a, b): SE + residual, 1x1 2C -> C",
              paper=f"{PAPER}; FA block of the journal figure",
