@@ -28,3 +28,6 @@ def lle_register(register: RegisterFn) -> None:
     """Register every core component (names under ``core.``)."""
     for module_name in COMPONENT_MODULES:
         importlib.import_module(module_name).register_components(register)
+    from lle_core.weights import register_shipped_weights
+
+    register_shipped_weights(register, "lle_core")  # weights/*.json: trained sets

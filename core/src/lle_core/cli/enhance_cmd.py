@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import glob
 import os
+import sys
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,7 +18,9 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
         "--model",
         "-m",
         metavar="NAME",
-        help="registered model (e.g. core.gamma); optional with --weights",
+        help="model to run: a plugin id or model name with shipped weights (neid, "
+        "neid.model, neid.lol; see `lle weights`), or a parameter-free model (core.gamma). "
+        "Default: the best shipped weight set fast enough for large photos",
     )
     p.add_argument(
         "--weights",
@@ -164,18 +167,46 @@ def model_from_args(args: argparse.Namespace) -> Any:
 
                 return load_model(args.weights, overrides=sets)
             return load_weights_file(args.weights)
-        raise ConfigError(
-            [
-                (
-                    "--model",
-                    "say which model to run: --weights run/best.safetensors (a trained "
-                    "checkpoint, e.g. from `lle demo` or `lle train`) or --model NAME (a "
-                    "parameter-free baseline such as core.gamma runs without weights; see "
-                    "`lle list model`)",
-                )
-            ]
-        )
+        return _default_pretrained(sets)
+    if isinstance(args.model, str) and not args.weights and not args.config:
+        pretrained = _named_pretrained(args.model, sets)
+        if pretrained is not None:
+            return pretrained
     return resolve_model(spec, args.weights)
+
+
+def _named_pretrained(name: str, sets: dict[str, Any]) -> Any:
+    """The shipped weights that ``--model NAME`` means, or ``None`` (NAME is another model).
+
+    A plugin id (``neid``), a model name (``neid.model``) or a weight-set name (``neid.lol``)
+    with a shipped set loads it; a model without shipped weights (a baseline) returns ``None``.
+    """
+    from lle_core.errors import ComponentNotFoundError, WeightsError
+    from lle_core.registry import registries
+    from lle_core.weights import find_weight_set
+
+    try:
+        set_name, ws = find_weight_set(name)
+    except WeightsError:
+        return None
+    try:  # a model that runs without weights (baselines) is never replaced by a weight set
+        entry = registries()["model"].get(name)
+        if not entry.capabilities.needs_weights:
+            return None
+    except ComponentNotFoundError:
+        pass
+    print(f"using shipped weights {set_name}: {ws.summary()}", file=sys.stderr)
+    return ws.load(sets)
+
+
+def _default_pretrained(sets: dict[str, Any]) -> Any:
+    """The default shipped weight set (see :func:`lle_core.weights.default_weight_set`)."""
+    from lle_core.weights import default_weight_set
+
+    set_name, ws = default_weight_set()
+    print(f"using the default shipped weights {set_name}: {ws.summary()} "
+          "(choose another with --model, see `lle weights`)", file=sys.stderr)
+    return ws.load(sets)
 
 
 def expand_inputs(inputs: list[str]) -> list[Path]:

@@ -33,8 +33,43 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--steps", type=int, metavar="N", help="step budget (budget.steps)")
     p.add_argument("--epochs", type=int, metavar="N", help="epoch budget (budget.epochs)")
     p.add_argument("--minutes", type=float, metavar="M", help="time budget (budget.minutes)")
+    p.add_argument("--device", metavar="DEV",
+                   help="auto, cpu, cuda or cuda:N (train.device); with train.amp, bf16 "
+                        "autocast on the CPU and on GPUs that support it, else fp16")
     p.add_argument("--no-progress", action="store_true", help="no progress display")
     p.set_defaults(func=run_train)
+
+    plan = sub.add_parser(
+        "train-plan",
+        help="train several models under one total time budget (resumable)",
+        description=(
+            "Train every entry of a training plan (YAML: data + entries of recipe stages, see "
+            "docs/weights/lol-plan.yaml), splitting --minutes by the entries' shares. Running "
+            "it again continues unfinished stages from their latest checkpoints."
+        ),
+    )
+    plan.add_argument("plan", metavar="PLAN.yaml", help="training plan")
+    plan.add_argument("--out", "-o", required=True, metavar="DIR", help="folder of the runs")
+    plan.add_argument("--minutes", type=float, required=True, metavar="M",
+                      help="total wall-clock budget of the plan")
+    plan.add_argument("--device", metavar="DEV", help="auto, cpu, cuda or cuda:N for every stage")
+    plan.add_argument("--only", action="append", default=[], metavar="LABEL",
+                      help="train only this entry (repeatable)")
+    plan.add_argument("--no-progress", action="store_true", help="no progress display")
+    plan.set_defaults(func=run_train_plan)
+
+
+def run_train_plan(args: argparse.Namespace) -> int:
+    """Run a training plan and print the final checkpoint of each entry."""
+    from lle_core.engine.plan import run_plan
+
+    summary = run_plan(args.plan, out=args.out, total_minutes=args.minutes, device=args.device,
+                       only=args.only, progress=not args.no_progress)
+    for label, record in summary.items():
+        steps = sum(int(s["steps"]) for s in record["stages"])
+        print(f"{label}: {record['checkpoint']} ({steps} steps over "
+              f"{len(record['stages'])} stage(s))")
+    return 0
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -47,6 +82,8 @@ def run_train(args: argparse.Namespace) -> int:
                        ("minutes", args.minutes)):
         if value is not None:
             overrides.append(f"budget.{key}={value}")
+    if args.device is not None:
+        overrides.append(f"train.device={args.device}")
     cfg = load_run_config(args.config, overrides=overrides, data_dir=args.data,
                           val_dir=args.val)
     try:

@@ -122,8 +122,8 @@ class TrainConfig(_Section):
         grad_clip: Clip the global gradient L2 norm to this value (``None``: no clipping).
         ema: Decay of an exponential moving average of the inference model's weights
             (e.g. ``0.999``); the average is validated and exported when set.
-        amp: Mixed precision: bfloat16 autocast on the CPU, float16 (+ grad scaling) on CUDA,
-            refused unless the model declares the dtype in ``capabilities.dtypes``.
+        amp: Mixed precision: bfloat16 autocast on the CPU and on GPUs with bf16 support,
+            float16 (+ grad scaling) on older GPUs; refused unless the model declares the dtype in ``capabilities.dtypes``.
         seed: Seed of python, numpy and torch RNGs and of the data order.
         deterministic: ``torch.use_deterministic_algorithms(True)`` for the run.
         log_every: Log (console, ``train.log``, ``metrics.jsonl``) every N steps.

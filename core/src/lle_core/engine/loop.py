@@ -221,7 +221,9 @@ def _amp(cfg: RunConfig, model: nn.Module, device: torch.device) -> torch.dtype 
     if not cfg.train.amp:
         return None
     dtypes = model_capabilities(model).dtypes
-    wanted = "float16" if device.type == "cuda" else "bfloat16"
+    # bf16 needs no loss scaling: used on the CPU and on GPUs that support it (Ampere+).
+    bf16_gpu = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    wanted = "float16" if device.type == "cuda" and not bf16_gpu else "bfloat16"
     if wanted not in dtypes:
         raise ConfigError(
             [(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lle_core.hookspecs import RegisterFn, hookimpl
+from lle_core.weights import register_shipped_weights
 
 LLE_PLUGIN_API = 1
 
@@ -77,3 +78,4 @@ def lle_register(register: RegisterFn) -> None:
             "loss": _EXAMPLE_LOSS,
         },
     )
+    register_shipped_weights(register, "lle_auxnet")  # weights/*.json: trained sets

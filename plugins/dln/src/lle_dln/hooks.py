@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lle_core.hookspecs import RegisterFn, hookimpl
+from lle_core.weights import register_shipped_weights
 
 LLE_PLUGIN_API = 1
 
@@ -71,3 +72,4 @@ def lle_register(register: RegisterFn) -> None:
              example={"model": {"type": "dln.model", "dim": KIT_DIM,
                                 "reduction": KIT_REDUCTION},
                       "loss": {"type": "dln.loss_dif"}})
+    register_shipped_weights(register, "lle_dln")  # weights/*.json: trained sets

@@ -6,6 +6,7 @@ Factories are lazy ``"module:attribute"`` paths, so loading the plugin builds no
 from __future__ import annotations
 
 from lle_core.hookspecs import RegisterFn, hookimpl
+from lle_core.weights import register_shipped_weights
 
 LLE_PLUGIN_API = 1
 
@@ -125,3 +126,4 @@ def lle_register(register: RegisterFn) -> None:
             "allow_untrained_autoencoder": True,
         },
     )
+    register_shipped_weights(register, "lle_frlie")  # weights/*.json: trained sets

@@ -7,6 +7,7 @@ This module stays light: factories and parameter models are named as lazy
 from __future__ import annotations
 
 from lle_core.hookspecs import RegisterFn, hookimpl
+from lle_core.weights import register_shipped_weights
 
 LLE_PLUGIN_API = 1
 
@@ -82,3 +83,4 @@ def lle_register(register: RegisterFn) -> None:
         capabilities=HF2UNet.default_capabilities,
         example=dict(KIT_MODEL_EXAMPLE),
     )
+    register_shipped_weights(register, "lle_hf2")  # weights/*.json: trained sets

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from lle_core.hookspecs import RegisterFn, hookimpl
+from lle_core.weights import register_shipped_weights
 
 LLE_PLUGIN_API = 1
 
@@ -114,3 +115,4 @@ def lle_register(register: RegisterFn) -> None:
         capabilities={"needs_ground_truth": True},
         example={"model": {"type": "neid.model", "widths": SMALL_WIDTHS}, "loss": PAPER_LOSS},
     )
+    register_shipped_weights(register, "lle_neid")  # weights/*.json: trained sets

@@ -1,0 +1,97 @@
+"""``lle weights``: the pretrained weight sets the installed plugins ship, with their metrics."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    """Add the ``weights`` subcommand."""
+    p = sub.add_parser(
+        "weights",
+        help="list the shipped pretrained weight sets and their measured quality",
+        description=(
+            "List every weight set shipped by an installed plugin: the model it fits, LOL-v1 "
+            "eval15 PSNR/SSIM (and GT-mean), speed, training data and budget. The default of "
+            "`lle enhance` is marked. Use one with `lle enhance IN -o OUT --model NAME` or "
+            "lle_core.create('model', MODEL, pretrained=True)."
+        ),
+    )
+    p.add_argument("pattern", nargs="?", help="only sets whose name or model contains this")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--verify", action="store_true",
+                   help="also check every file's SHA-256 (reads the files)")
+    p.set_defaults(func=run_weights)
+
+
+def _row(name: str, ws: Any, default: str | None) -> dict[str, Any]:
+    return {
+        "name": name, "model": ws.model_type, "default": name == default,
+        "metrics": dict(ws.metrics), "mp_per_s": ws.mp_per_s, "storage": ws.storage,
+        "file": ws.file, "sha256": ws.sha256, "data": ws.data, "recipe": ws.recipe,
+        "budget": ws.budget, "notes": ws.notes,
+    }
+
+
+def run_weights(args: argparse.Namespace) -> int:
+    """Print the weight sets (table or JSON); exit 1 when ``--verify`` finds a bad file."""
+    from lle_core.errors import WeightsError
+    from lle_core.weights import default_weight_set, weight_sets
+
+    sets = weight_sets()
+    if args.pattern:
+        sets = {n: w for n, w in sets.items() if args.pattern in n or args.pattern in w.model_type}
+    try:
+        default: str | None = default_weight_set()[0]
+    except WeightsError:
+        default = None
+    rows = [_row(n, w, default) for n, w in sets.items()]
+    bad = 0
+    if args.verify:
+        for row, ws in zip(rows, sets.values(), strict=True):
+            try:
+                ws.verify()
+                row["verified"] = True
+            except WeightsError as err:
+                row["verified"] = False
+                print(f"error: {err}", file=sys.stderr)
+                bad += 1
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 1 if bad else 0
+    if not rows:
+        print("no pretrained weight sets installed (plugins that ship weights: see the README)")
+        return 0
+    _print_table(rows)
+    return 1 if bad else 0
+
+
+def _fmt(value: Any, spec: str) -> str:
+    return format(value, spec) if isinstance(value, int | float) else "-"
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(soft_wrap=not sys.stdout.isatty())
+    table = Table(title="pretrained weight sets (LOL-v1 eval15, project protocol)")
+    for col in ("name", "model", "PSNR", "SSIM", "PSNR GT-mean", "SSIM GT-mean", "MP/s",
+                "stored as"):
+        table.add_column(col, overflow="fold" if console.is_terminal else "ignore",
+                         no_wrap=not console.is_terminal)
+    for r in rows:
+        m = r["metrics"]
+        table.add_row(
+            r["name"] + (" (default)" if r["default"] else ""), r["model"],
+            _fmt(m.get("psnr"), ".2f"), _fmt(m.get("ssim"), ".3f"),
+            _fmt(m.get("psnr_gt_mean"), ".2f"), _fmt(m.get("ssim_gt_mean"), ".3f"),
+            _fmt(r["mp_per_s"], ".3g"), r["storage"],
+        )
+    console.print(table)
+    for r in rows:
+        console.print(f"[bold]{r['name']}[/]: {r['recipe']}; data: {r['data']}; "
+                      f"budget: {r['budget']}" + (f"; {r['notes']}" if r["notes"] else ""))
