@@ -119,7 +119,7 @@ def test_pretrained_refuses_another_architecture(tmp_path: Path, fake_package: P
         _register()
         with pytest.raises(WeightsError, match="base_width"):
             lle_core.create("model", "core.unet_small", pretrained=True, base_width=8)
-        with pytest.raises(WeightsError, match="no pretrained weights for 'core.gamma'"):
+        with pytest.raises(WeightsError, match=r"no pretrained weights for 'core\.gamma'"):
             lle_core.create("model", "core.gamma", pretrained=True)
 
 

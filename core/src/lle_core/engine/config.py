@@ -123,7 +123,8 @@ class TrainConfig(_Section):
         ema: Decay of an exponential moving average of the inference model's weights
             (e.g. ``0.999``); the average is validated and exported when set.
         amp: Mixed precision: bfloat16 autocast on the CPU and on GPUs with bf16 support,
-            float16 (+ grad scaling) on older GPUs; refused unless the model declares the dtype in ``capabilities.dtypes``.
+            float16 (+ grad scaling) on older GPUs; refused unless the model declares the
+            dtype in ``capabilities.dtypes``.
         seed: Seed of python, numpy and torch RNGs and of the data order.
         deterministic: ``torch.use_deterministic_algorithms(True)`` for the run.
         log_every: Log (console, ``train.log``, ``metrics.jsonl``) every N steps.
