@@ -251,9 +251,46 @@ def test_amp_refused_when_model_does_not_declare_the_dtype(tmp_path: Path):
 
 
 def test_amp_bf16_on_cpu_trains(tmp_path: Path):
-    result = train(cfg(train={"amp": True}), out_dir=tmp_path, progress=False)
+    """The forward pass really runs in bf16, the loss in float32, and the weights stay fp32."""
+    seen: list[tuple[torch.dtype, torch.dtype]] = []
+    conv_out: list[torch.dtype] = []
+
+    class Recording(SupervisedScheme):
+        def on_train_start(self, run):
+            conv = next(m for m in self.model.modules() if isinstance(m, torch.nn.Conv2d))
+            conv.register_forward_hook(lambda _m, _i, out: conv_out.append(out.dtype))
+
+        def on_step_end(self, step, result):
+            seen.append((conv_out[-1], result.loss.dtype))
+
+    registries().add(Entry("trainer", "toy.amp_recording", Recording, plugin="toy"))
+    result = train(cfg(trainer="toy.amp_recording", train={"amp": True}), out_dir=tmp_path,
+                   progress=False)
     assert result.steps == 2
-    assert all(torch.isfinite(v).all() for v in _weights(result.latest_checkpoint).values())
+    assert seen == [(torch.bfloat16, torch.float32)] * 2
+    weights = _weights(result.latest_checkpoint)
+    assert all(torch.isfinite(v).all() and v.dtype == torch.float32 for v in weights.values())
+    seen.clear()
+    train(cfg(trainer="toy.amp_recording"), out_dir=tmp_path / "fp32", progress=False)
+    assert seen == [(torch.float32, torch.float32)] * 2  # amp off: nothing in bf16
+
+
+def test_loss_runs_in_float32_under_autocast():
+    """SSIM of bf16 tensors cancels to -inf; compute_loss casts up and disables autocast."""
+    from lle_core import create, parse_spec
+
+    scheme = SupervisedScheme(model=create("model", {"type": "toy.cnn", "width": 4}),
+                              loss=build_loss(parse_spec("loss", "core.ssim")))
+    g = torch.Generator().manual_seed(0)
+    high = torch.rand(2, 3, 24, 24, generator=g)
+    pred = (high + 0.01 * torch.randn(2, 3, 24, 24, generator=g)).clamp(0, 1)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        result = scheme.compute_loss({"pred": pred.bfloat16(), "high": high.bfloat16()}, {})
+    assert result.loss.dtype == torch.float32
+    reference = scheme.compute_loss({"pred": pred.bfloat16().float(),
+                                     "high": high.bfloat16().float()}, {})
+    torch.testing.assert_close(result.loss, reference.loss)
+    assert 0.0 <= float(result.loss) < 0.1
 
 
 def test_schedule_step_decays_lr(tmp_path: Path):

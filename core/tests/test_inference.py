@@ -331,8 +331,18 @@ def test_peak_tracker_counts_live_memory():
 def test_bfloat16_only_when_declared():
     with pytest.raises(ValueError, match="dtypes"):
         enhance(StrideNet(), torch.rand(3, 8, 8), dtype=torch.bfloat16)
-    y = enhance(_unet(), torch.rand(3, 16, 16), dtype="bfloat16")
+    net = _unet()
+    seen: list[torch.dtype] = []
+    conv = next(m for m in net.modules() if isinstance(m, nn.Conv2d))
+    conv.register_forward_hook(lambda _m, _i, out: seen.append(out.dtype))
+    x = torch.rand(3, 16, 16)
+    y = enhance(net, x, dtype="bfloat16")
     assert y.dtype == torch.float32 and y.shape == (3, 16, 16)
+    assert seen and set(seen) == {torch.bfloat16}  # the network really ran in bf16
+    seen.clear()
+    y32 = enhance(net, x)
+    assert set(seen) == {torch.float32}
+    assert 0 < float((y - y32).abs().max()) < 0.1  # close, but not the fp32 result
 
 
 # -- weights ------------------------------------------------------------------------------

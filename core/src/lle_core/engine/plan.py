@@ -143,6 +143,14 @@ def stage_overrides(
     return out
 
 
+def _slug(config: str) -> str:
+    """Folder-name form of a stage's config: ``neid:lol`` -> ``neid-lol``, a file -> its stem."""
+    import re
+
+    name = config if ":" in config and "/" not in config else Path(config).stem
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "stage"
+
+
 def _checkpoint_of(run_dir: Path) -> str:
     best = run_dir / "best.safetensors"
     return str(best if best.is_file() else run_dir / "latest.safetensors")
@@ -195,7 +203,7 @@ def run_plan(
         stage_sum = sum(s.share for s in entry.stages)
         stages = []
         for i, stage in enumerate(entry.stages):
-            run_dir = root / entry.label / f"{i + 1}-{stage.config.replace(':', '-')}"
+            run_dir = root / entry.label / f"{i + 1}-{_slug(stage.config)}"
             stages.append((stage, run_dir, entry_minutes * stage.share / stage_sum))
             # Validate before anything trains: a typo in the last entry fails at once.
             load_run_config(stage.config, overrides=stage_overrides(
