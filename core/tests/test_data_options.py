@@ -73,6 +73,6 @@ def test_random_scale_keeps_pairs_aligned_and_the_crop_possible() -> None:
     assert torch.equal(out_low, out_twice)  # same draw for both images of a pair
     # 0.25-0.5 of 40 px would be smaller than the crop: the factor is raised to 32/40.
     small = PairedAugment(scale=(0.5, 0.5))([low], generator=g)[0]
-    assert small.shape == (3, 20, 30) and 0 <= float(small.min()) and float(small.max()) <= 1
+    assert small.shape == (3, 20, 30) and float(small.min()) >= 0 and float(small.max()) <= 1
     with pytest.raises(ValueError, match="scale"):
         PairedAugment(scale=(0.8, 0.5))
