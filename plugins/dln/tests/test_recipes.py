@@ -66,7 +66,19 @@ def test_pretrain_then_finetune_end_to_end(folders, tmp_path):
     ft_cfg = load_run_config("dln:finetune_lol", data_dir=folders["paired"], overrides=_tiny(
         ["data.train.crop=16", f"trainer.init={ckpt}"]))
     ft = train(ft_cfg, out_dir=tmp_path / "ft", progress=False)
-    assert (ft.best_checkpoint or ft.latest_checkpoint) is not None
+    assert ft.steps == 3 and ft.latest_checkpoint is not None
+    # fine-tuning started from the pretraining weights, not from a fresh init
+    from lle_core import create
+    from lle_core.engine.checkpoint import read_checkpoint
+    from lle_dln.finetune import load_init_weights
+
+    pretrained, _ = read_checkpoint(ckpt)
+    start = create("model", {"type": "dln.model", "dim": 8})
+    load_init_weights(start, ckpt)
+    state = start.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in pretrained.items())
+    finetuned, _ = read_checkpoint(ft.latest_checkpoint)
+    assert any(not torch.equal(finetuned[k], v) for k, v in pretrained.items())  # it trained
 
 
 def test_finetune_init_errors_name_the_key(folders, tmp_path):
