@@ -65,10 +65,20 @@ class Capabilities(BaseModel):
             crops back automatically).
         min_size: Smallest spatial side (after padding) the component accepts.
         scale: Output size / input size of a model (NEID's field-to-command mode is 2).
-        tiling: ``"tile"`` when the component is local enough for overlapping tiles to give
-            the same result away from seams; ``"whole"`` when it needs the whole image
-            (global statistics, e.g. histogram equalisation).
+        tiling: ``"tile"`` when overlapping tiles give the same result as the whole image:
+            local models, and models whose global statistics are
+            :class:`~lle_core.global_ops.GlobalPool` layers (computed for the whole image
+            before the tiles run); ``"whole"`` when nothing else is possible (e.g. histogram
+            equalisation's global histogram).
         receptive_field: Pixels of context a tile needs on each side for seamless tiling.
+        tile_align: Tile starts and sizes are multiples of ``lcm(multiple_of, tile_align)``;
+            set by models that pad internally to a coarser grid than ``multiple_of``.
+        global_stats: How tiled inference gets the whole image's ``GlobalPool`` statistics:
+            ``"stream"`` (exact: accumulated tile by tile, one pass per dependency level) or
+            ``"downscale"`` (approximate: one untiled pass on a downscaled copy).
+        fast_path: Inference optimisations that measurably pay for this model on a CPU
+            (``lle_core.inference.fast``): ``"channels_last"``, ``"compile"``; empty = plain
+            eager. bfloat16 is never implied (see ``dtypes``).
         dtypes: Floating dtypes the component supports (``"float32"``, ``"bfloat16"``, ...).
         needs_ground_truth: Training needs paired ``high`` images.
         needs_weights: A model is only meaningful with trained weights (``False`` for
@@ -83,6 +93,9 @@ class Capabilities(BaseModel):
     scale: int = Field(1, ge=1)
     tiling: Literal["tile", "whole"] = "tile"
     receptive_field: int = Field(32, ge=0)
+    tile_align: int = Field(1, ge=1)
+    global_stats: Literal["stream", "downscale"] = "stream"
+    fast_path: tuple[Literal["channels_last", "compile"], ...] = ()
     dtypes: tuple[str, ...] = ("float32",)
     needs_ground_truth: bool = True
     needs_weights: bool = True

@@ -14,6 +14,9 @@ transition is C¹-smooth (no visible seam). Weights are separable (``w(y)·w(x)`
 normalising sum over the tile grid is the outer product of two 1-D sums: no full-size weight
 map is stored. With ``margin ≥ receptive_field`` a local model's tiled output equals its
 untiled output up to floating-point rounding.
+
+Models with global statistics (:class:`~lle_core.global_ops.GlobalPool` layers) get the whole
+image's statistics first and run the tiles with them fixed (:mod:`lle_core.inference.context`).
 """
 
 from __future__ import annotations
@@ -26,8 +29,20 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from lle_core.global_ops import current_hook, has_global_ops
 from lle_core.inference.padding import forward_padded
 from lle_core.registry import Capabilities
+
+Progress = Callable[[int, int], None]
+
+
+def tile_multiple(capabilities: Capabilities) -> int:
+    """Alignment of tile starts and sizes: ``lcm(multiple_of, tile_align)``.
+
+    ``tile_align`` is set by models that pad internally to a coarser grid than
+    ``multiple_of`` (NEID pads its half-resolution input to 16, i.e. 32 input pixels).
+    """
+    return math.lcm(capabilities.multiple_of, capabilities.tile_align)
 
 
 @dataclass(frozen=True)
@@ -53,10 +68,10 @@ class TilePlan:
 def default_overlap(capabilities: Capabilities) -> int:
     """Overlap that gives a full receptive field of context: ``2·rf + ramp`` rounded up.
 
-    The ramp is ``max(16, rf // 2)`` pixels; the result is a multiple of ``multiple_of``.
+    The ramp is ``max(16, rf // 2)`` pixels; the result is a multiple of :func:`tile_multiple`.
     """
     rf = capabilities.receptive_field
-    k = capabilities.multiple_of
+    k = tile_multiple(capabilities)
     overlap = 2 * rf + max(16, rf // 2)
     return -(-overlap // k) * k
 
@@ -64,7 +79,7 @@ def default_overlap(capabilities: Capabilities) -> int:
 def make_plan(tile: int, overlap: int | None, capabilities: Capabilities) -> TilePlan:
     """Validate and align a tile size and overlap for a model.
 
-    ``tile`` is rounded down and ``overlap`` up to multiples of ``multiple_of``; a tile that
+    ``tile`` is rounded down and ``overlap`` up to multiples of :func:`tile_multiple`; a tile that
     leaves no stride (``tile <= overlap``) is enlarged to ``2·overlap`` with a warning. The
     margin is ``min(receptive_field, (overlap − ramp) // 2)`` where the ramp keeps at least
     ``max(8, overlap // 4)`` pixels (or the whole overlap if it is smaller).
@@ -77,7 +92,7 @@ def make_plan(tile: int, overlap: int | None, capabilities: Capabilities) -> Til
     Returns:
         The plan.
     """
-    k = capabilities.multiple_of
+    k = tile_multiple(capabilities)
     ov = default_overlap(capabilities) if overlap is None else int(overlap)
     if ov < 0:
         raise ValueError(f"tile overlap must be >= 0, got {ov}")
@@ -158,24 +173,53 @@ def tiled_forward(
     capabilities: Capabilities,
     plan: TilePlan,
     *,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> Tensor:
     """Run ``model`` tile by tile over ``x`` and blend the tiles.
+
+    A model with global statistics first gets them for the whole image (streamed over the
+    same tiles, or from a downscaled pass; :mod:`lle_core.inference.context`), then runs the
+    blended pass with them fixed.
 
     Args:
         model: Enhancer in eval mode (called under the caller's ``no_grad``/autocast).
         x: ``(B, 3, H, W)`` in ``[0, 1]``.
-        capabilities: The model's capabilities (``multiple_of``, ``min_size``, ``scale``).
+        capabilities: The model's capabilities (``multiple_of``, ``min_size``, ``scale``,
+            ``tile_align``, ``global_stats``).
         plan: Tile layout from :func:`make_plan`.
-        progress: Called as ``progress(done, total)`` after each tile.
+        progress: Called as ``progress(done, total)`` after each tile of every pass.
 
     Returns:
         ``(B, 3, s·H, s·W)`` float32 (not clamped).
     """
+    k = tile_multiple(capabilities)
+    ys, xs = axis_spans(x.shape[-2], plan, k), axis_spans(x.shape[-1], plan, k)
+    if current_hook() is None and has_global_ops(model):
+        from lle_core.inference.context import with_global_context
+
+        tile_pixels = float(min(plan.tile, x.shape[-2]) * min(plan.tile, x.shape[-1]))
+        return with_global_context(
+            model, x, capabilities, ys, xs, k,
+            lambda prog: blend_tiles(model, x, capabilities, plan, ys, xs, progress=prog),
+            progress=progress,
+            downscale_pixels=tile_pixels,
+        )
+    return blend_tiles(model, x, capabilities, plan, ys, xs, progress=progress)
+
+
+def blend_tiles(
+    model: nn.Module,
+    x: Tensor,
+    capabilities: Capabilities,
+    plan: TilePlan,
+    ys: list[tuple[int, int]],
+    xs: list[tuple[int, int]],
+    *,
+    progress: Progress | None = None,
+) -> Tensor:
+    """The blended pass of :func:`tiled_forward` over the tile spans ``ys × xs``."""
     b, _, h, w = x.shape
     s = capabilities.scale
-    k = capabilities.multiple_of
-    ys, xs = axis_spans(h, plan, k), axis_spans(w, plan, k)
     wys = axis_weights(ys, plan.margin, s, x.device)
     wxs = axis_weights(xs, plan.margin, s, x.device)
     sum_y = torch.zeros(h * s, device=x.device)

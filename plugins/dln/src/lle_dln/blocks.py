@@ -24,6 +24,7 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from lle_core.errors import ShapeError
+from lle_core.global_ops import GlobalPool
 from lle_core.interfaces import FusionOp
 from lle_core.registry import Params
 
@@ -98,20 +99,22 @@ class FeatureAggregation(nn.Module):
 
     ``v = GAP(x)``; ``w = σ(W2·ReLU(W1·v))`` (both FCs without bias);
     ``y = ConvBlock1×1(x·w + x)``. Shapes ``(B, Cin, H, W) -> (B, Cout, H, W)``.
-    The global pooling makes the block depend on the whole image.
+    The global pooling (a core :class:`~lle_core.global_ops.GlobalPool`) makes the block depend
+    on the whole image; tiled inference computes it for the whole image first.
     """
 
     def __init__(self, in_channels: int, out_channels: int, reduction: int = 16) -> None:
         """Args: in_channels, out_channels: channel counts; reduction: SE squeeze ratio."""
         super().__init__()
         hidden = se_hidden(in_channels, reduction)
+        self.pool = GlobalPool("avg", keepdim=False)  # GAP: (B, Cin, H, W) -> (B, Cin)
         self.squeeze = nn.Linear(in_channels, hidden, bias=False)
         self.excite = nn.Linear(hidden, in_channels, bias=False)
         self.project = ConvBlock(in_channels, out_channels, 1)
 
     def forward(self, x: Tensor) -> Tensor:
         """Re-weight channels, add the input back and project to ``out_channels``."""
-        v = x.mean(dim=(2, 3))
+        v = self.pool(x)
         w = torch.sigmoid(self.excite(torch.relu(self.squeeze(v))))
         return self.project(x * w[:, :, None, None] + x)
 

@@ -61,13 +61,17 @@ class DLN(Enhancer):
     """Deep Lightening Network: ``low (B, 3, H, W) in [0, 1] -> (B, 3, H, W)``.
 
     Output in ``[0, 1]`` in eval mode (clamped); unclamped in training mode. Any ``H, W`` work
-    (all convolutions are 'same'-padded, FA uses global pooling).
+    (all convolutions are 'same'-padded, FA uses global pooling, tiled with whole-image
+    statistics by core).
     """
 
     default_capabilities: ClassVar[Capabilities] = Capabilities(
         multiple_of=1,
         min_size=1,
-        tiling="whole",  # FA's global average pooling sees the whole image
+        # FA's global average pools are GlobalPool layers: tiled inference streams them over
+        # the tiles first (3 passes, one per LBP, each stopped after its FA), then blends.
+        tiling="tile",
+        global_stats="stream",
         receptive_field=receptive_radius(3),
         dtypes=("float32", "bfloat16"),
         needs_ground_truth=True,

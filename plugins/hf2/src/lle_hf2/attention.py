@@ -12,6 +12,7 @@ import torch
 from pydantic import Field, field_validator
 from torch import Tensor, nn
 
+from lle_core.global_ops import GlobalPool
 from lle_core.registry import Params
 
 PoolType = Literal["avg", "max"]
@@ -82,6 +83,9 @@ class ChannelAttention(nn.Module):
         hidden = max(1, channels // reduction)
         self.channels = channels
         self.pool_types = tuple(pool_types)
+        # Global pools as core layers (tiled inference fixes them to whole-image values).
+        self.avg_pool = GlobalPool("avg")
+        self.max_pool = GlobalPool("max")
         self.mlp = nn.Sequential(
             nn.Conv2d(channels, hidden, kernel_size=1),
             nn.ReLU(inplace=True),
@@ -92,8 +96,7 @@ class ChannelAttention(nn.Module):
         """Channel weights ``(B, C, 1, 1)`` in ``(0, 1)`` for ``x`` of shape ``(B, C, H, W)``."""
         logits = None
         for pool in self.pool_types:
-            desc = x.mean(dim=(2, 3), keepdim=True) if pool == "avg" else x.amax(dim=(2, 3),
-                                                                               keepdim=True)
+            desc = self.avg_pool(x) if pool == "avg" else self.max_pool(x)
             out = self.mlp(desc)
             logits = out if logits is None else logits + out
         assert logits is not None

@@ -131,7 +131,11 @@ class HF2UNet(Enhancer):
         multiple_of=16,
         min_size=32,
         scale=1,
-        tiling="whole",  # CBAM channel attention pools over the whole image
+        # CBAM channel attention pools over the whole image (GlobalPool layers). Streaming
+        # them exactly takes 9 passes (each fusion pools features re-weighted by the previous
+        # level's); one downscaled whole-image pass gives them at ~1/8 of that cost.
+        tiling="tile",
+        global_stats="downscale",
         receptive_field=196,  # VGG16 relu5_3
         needs_ground_truth=True,
         needs_weights=True,

@@ -12,8 +12,8 @@ decoder feature ``R_k``). Alternatives (spec §2.1, §7.3): ``"sk_softmax"``, a 
 softmax (selective-kernel style) from ``GAP([a, b])``; ``"residual"``, ``a + w ⊙ b``.
 
 As a generic :class:`~lle_core.interfaces.FusionOp` it fuses any two ``(B, C, H, W)`` tensors;
-the gate pools globally, so it works for every ``H, W`` (and needs the whole image: a tiled
-run sees per-tile statistics).
+the gate pools globally (a core :class:`~lle_core.global_ops.GlobalPool`), so it works for
+every ``H, W``; tiled inference computes the pool over the whole image first.
 
 Example:
     >>> ff = ChannelFeatureFusion(channels=32)
@@ -28,6 +28,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from lle_core.global_ops import GlobalPool
 from lle_core.interfaces import FusionOp
 
 Gate = Literal["sigmoid", "sk_softmax", "residual"]
@@ -39,7 +40,7 @@ def gate_mlp(in_channels: int, hidden: int, out_channels: int) -> nn.Sequential:
     ``(B, in, H, W) -> (B, out, 1, 1)`` logits.
     """
     return nn.Sequential(
-        nn.AdaptiveAvgPool2d(1),
+        GlobalPool("avg"),  # = adaptive_avg_pool2d(x, 1); whole-image value when tiled
         nn.Conv2d(in_channels, hidden, kernel_size=1),
         nn.ReLU(inplace=True),
         nn.Conv2d(hidden, out_channels, kernel_size=1),

@@ -76,7 +76,7 @@ def lle_register(register: RegisterFn) -> None:
         params="lle_neid.params:ChannelFFParams",
         summary="NEID Feature Fusing: guide-driven channel attention weighted sum of a and b",
         paper=f"{PAPER}, Sec. 2.2 (Feature Fusing module)",
-        capabilities={"tiling": "whole", "min_channels": 1},
+        capabilities={"tiling": "tile", "min_channels": 1},
     )
     register(
         "model",
@@ -89,7 +89,9 @@ def lle_register(register: RegisterFn) -> None:
             "multiple_of": 1,
             "min_size": 1,
             "scale": 1,
-            "tiling": "whole",
+            "tiling": "tile",
+            "global_stats": "stream",
+            "tile_align": 32,
             "receptive_field": 244,
             "dtypes": ["float32", "bfloat16"],
             "needs_ground_truth": True,

@@ -65,8 +65,12 @@ def _capabilities(levels: int, mode: str, feature_fusion: bool) -> Capabilities:
         multiple_of=1,  # padding to 2**(L-1) (and to even sizes) happens inside the model
         min_size=1,
         scale=SCALE if mode == "field_to_command" else 1,
-        # The FF gate pools globally over the image: tiles would see other statistics.
-        tiling="whole" if feature_fusion else "tile",
+        # The FF gates pool globally (GlobalPool): tiled inference streams them over the tiles
+        # (one pass: every gate pools a DR feature that no gate depends on), then blends.
+        tiling="tile",
+        global_stats="stream",
+        # The model pads its half-resolution input to 2**(L-1): tiles start on that grid.
+        tile_align=2 ** (levels - 1) * (SCALE if mode == "protocol" else 1),
         receptive_field=lowres * SCALE if mode == "protocol" else lowres,
         dtypes=("float32", "bfloat16"),
         needs_ground_truth=True,
