@@ -17,7 +17,7 @@ Luminance handling shared by ``core.histeq`` and ``core.clahe`` (``channel`` par
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -62,6 +62,8 @@ def _check_channel(channel: str) -> Channel:
 class IdentityEnhancer(Enhancer):
     """``core.identity``: returns the input (clamped to ``[0, 1]``)."""
 
+    summary = "Identity baseline (returns the low-light input)"
+
     default_capabilities: ClassVar[Capabilities] = _BASELINE_CAPS
 
     def forward(self, low: Tensor) -> Tensor:
@@ -97,6 +99,9 @@ class GammaEnhancer(Enhancer):
     pixel at the mean maps to ``target_mean`` (0.5); ``γ`` is clamped to ``[0.05, 20]``. The
     output mean is then close to, but not exactly, ``target_mean`` (the curve is not linear).
     """
+
+    Params = GammaParams
+    summary = "Gamma curve in^γ (γ = 1/2.2, or 'auto': mean -> 0.5)"
 
     default_capabilities: ClassVar[Capabilities] = _BASELINE_CAPS
 
@@ -166,6 +171,9 @@ class HistEqEnhancer(Enhancer):
     small images (fewer than about 255 pixels per occupied level) unchanged.
     """
 
+    Params = HistEqParams
+    summary = "Global histogram equalisation of V (or Y), colour kept"
+
     default_capabilities: ClassVar[Capabilities] = _GLOBAL_CAPS
 
     def __init__(self, channel: Channel = "v") -> None:
@@ -209,6 +217,10 @@ class ClaheEnhancer(Enhancer):
     replicate-padded to that size and cropped back.
     """
 
+    Params = ClaheParams
+    summary = "CLAHE (kornia) on V (or Y), colour kept"
+    paper = "Zuiderveld 1994, Contrast limited adaptive histogram equalization"
+
     default_capabilities: ClassVar[Capabilities] = _GLOBAL_CAPS
 
     def __init__(
@@ -236,15 +248,3 @@ class ClaheEnhancer(Enhancer):
         padded = F.pad(lum, (0, pw, 0, ph), mode="replicate") if ph or pw else lum
         new = equalize_clahe(padded, clip_limit=self.clip_limit, grid_size=self.grid_size)
         return _replace_luminance(x, lum, new[..., :h, :w], self.channel)
-
-
-def register_components(register: Any) -> None:
-    """Register core's baseline models (kind ``"model"``)."""
-    register("model", "identity", IdentityEnhancer,
-             summary="Identity baseline (returns the low-light input)")
-    register("model", "gamma", GammaEnhancer, params=GammaParams,
-             summary="Gamma curve in^γ (γ = 1/2.2, or 'auto': mean -> 0.5)")
-    register("model", "histeq", HistEqEnhancer, params=HistEqParams,
-             summary="Global histogram equalisation of V (or Y), colour kept")
-    register("model", "clahe", ClaheEnhancer, params=ClaheParams,
-             summary="CLAHE (kornia) on V (or Y), colour kept")

@@ -6,8 +6,6 @@ All follow the :class:`lle_core.interfaces.FusionOp` contract: built with ``chan
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import Tensor, nn
 
@@ -27,6 +25,8 @@ def fuse_mul(a: Tensor, b: Tensor) -> Tensor:
 class AddFusion(FusionOp):
     """``a + b``."""
 
+    summary = "Element-wise sum a + b"
+
     def fuse(self, a: Tensor, b: Tensor) -> Tensor:
         """See :func:`fuse_add`."""
         return fuse_add(a, b)
@@ -34,6 +34,8 @@ class AddFusion(FusionOp):
 
 class MulFusion(FusionOp):
     """``a ⊙ b`` (element-wise product)."""
+
+    summary = "Element-wise product a * b"
 
     def fuse(self, a: Tensor, b: Tensor) -> Tensor:
         """See :func:`fuse_mul`."""
@@ -43,6 +45,8 @@ class MulFusion(FusionOp):
 class ConcatFusion(FusionOp):
     """``Conv1×1(2C -> C)([a, b])``: concatenation along channels, reduced back to ``C``."""
 
+    summary = "Concatenate along channels, then Conv1x1(2C -> C)"
+
     def __init__(self, channels: int) -> None:
         """Args: channels: ``C``."""
         super().__init__(channels)
@@ -51,13 +55,3 @@ class ConcatFusion(FusionOp):
     def fuse(self, a: Tensor, b: Tensor) -> Tensor:
         """Concatenate and reduce with the 1×1 convolution."""
         return self.reduce(torch.cat([a, b], dim=1))
-
-
-def register_components(register: Any) -> None:
-    """Register core's fusion ops."""
-    for name, cls, summary in (
-        ("add", AddFusion, "Element-wise sum a + b"),
-        ("mul", MulFusion, "Element-wise product a * b"),
-        ("cat", ConcatFusion, "Concatenate along channels, then Conv1x1(2C -> C)"),
-    ):
-        register("fusion", name, cls, summary=summary)

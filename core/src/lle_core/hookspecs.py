@@ -15,8 +15,14 @@ implementations that imports nothing heavy at load time::
 
     @hookimpl
     def lle_register(register):
-        register("fusion", "gated", "lle_myplugin.fusion:GatedFusion",
-                 params="lle_myplugin.fusion:GatedParams", summary="Sigmoid-gated sum")
+        register("fusion", "gated", "lle_myplugin.fusion:GatedFusion")
+
+    # lle_myplugin/fusion.py: the class describes itself
+    class GatedFusion(FusionOp):
+        '''Sigmoid-gated sum of a and b.'''   # the summary `lle list` shows
+
+        Params = GatedParams                   # pydantic model of the parameters
+        paper = "Doe et al. 2024, Sec. 3, Eq. 2"
 
 Core loads each plugin in isolation: a plugin that fails to import, targets another API
 version or raises inside its hook is recorded with its error (``lle plugins`` shows it) and
@@ -47,28 +53,33 @@ class RegisterFn(Protocol):
         name: str,
         factory: Any,
         *,
+        example: dict[str, Any] | None = None,
         params: Any = None,
-        summary: str = "",
+        summary: str | None = None,
         paper: str | None = None,
         capabilities: Any = None,
-        example: dict[str, Any] | None = None,
     ) -> None:
-        """Register one component.
+        """Register one component; its description is read from its class.
+
+        A component class carries its own description (see
+        :func:`lle_core.registry.describe`): ``Params`` (pydantic parameter model), the first
+        docstring line (or ``summary``), ``paper`` and ``default_capabilities``. The hook only
+        names it.
 
         Args:
-            kind: One of ``backbone, block, fusion, loss, dataset, trainer, model, metric``.
+            kind: One of :data:`lle_core.registry.KINDS`.
             name: Component name. The plugin id is prefixed automatically (``"channel_ff"``
                 becomes ``"neid.channel_ff"``); an explicit prefix must be the plugin's own id.
-            factory: A callable taking the validated parameters as keyword arguments, or a
-                lazy ``"module:attribute"`` path imported on first build.
-            params: Pydantic model class (or ``"module:attribute"`` path to one) that
-                validates the parameters; ``None`` for a component without parameters.
-            summary: One line saying what the component is.
-            paper: Paper reference, e.g. ``"Jiang et al. 2021, Sec. 3.2, Eq. (4)"``.
-            capabilities: :class:`lle_core.registry.Capabilities` or a dict of its fields;
-                ``None`` takes ``factory.default_capabilities`` when the factory has one.
+            factory: The class as a lazy ``"module:Class"`` path (imported on first build;
+                listing reads its description from :mod:`lle_core.manifest`), or the class
+                or callable itself.
             example: Small parameters for the conformance kit (see
                 :attr:`lle_core.registry.Entry.example`).
+            params: Only for factories that are not self-describing classes (records such as
+                weight sets, functions in tests): overrides the description's parameter model.
+            summary: Same, for the one-line summary.
+            paper: Same, for the paper reference.
+            capabilities: Same, for the :class:`lle_core.registry.Capabilities` (or a dict).
         """
 
 

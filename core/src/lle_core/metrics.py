@@ -23,7 +23,7 @@ The protocol ("ours"; numbers are not directly comparable with every paper's tab
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 from torch import Tensor
@@ -166,6 +166,9 @@ def _ssim_protocol(gt_mean: bool, quantize: bool, padding: str) -> str:
 class PSNRMetric(Metric):
     """PSNR (``core.psnr``): per-image dB, higher is better; see :func:`psnr`."""
 
+    Params = PSNRParams
+    summary = "PSNR (dB), RGB, data range 1, per image; 8-bit quantised; GT-mean option"
+
     name = "psnr"
     higher_is_better = True
     protocol = _psnr_protocol(False, True)
@@ -184,6 +187,10 @@ class PSNRMetric(Metric):
 
 class SSIMMetric(Metric):
     """SSIM (``core.ssim``): per-image index, higher is better; see :func:`ssim_index`."""
+
+    Params = SSIMMetricParams
+    summary = "SSIM, RGB, Gaussian 11x11 σ 1.5, valid windows, per image; GT-mean option"
+    paper = "Wang, Bovik, Sheikh & Simoncelli 2004, Image quality assessment, Eq. 13"
 
     name = "ssim"
     higher_is_better = True
@@ -207,11 +214,3 @@ class SSIMMetric(Metric):
         """``(B, 3, H, W)`` pair -> ``(B,)``."""
         return ssim_index(pred, target, gt_mean=self.gt_mean, quantize=self.quantize,
                           padding=self.padding)
-
-
-def register_components(register: Any) -> None:
-    """Register core's metrics (kind ``"metric"``)."""
-    register("metric", "psnr", PSNRMetric, params=PSNRParams,
-             summary="PSNR (dB), RGB, data range 1, per image; 8-bit quantised; GT-mean option")
-    register("metric", "ssim", SSIMMetric, params=SSIMMetricParams,
-             summary="SSIM, RGB, Gaussian 11x11 σ 1.5, valid windows, per image; GT-mean option")

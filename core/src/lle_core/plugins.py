@@ -29,7 +29,7 @@ from pydantic import BaseModel
 
 from lle_core import hookspecs
 from lle_core.errors import PluginLoadError
-from lle_core.registry import KINDS, Capabilities, EmptyParams, Entry, registries
+from lle_core.registry import KINDS, Capabilities, Entry, registries
 
 GROUP = "lle.plugins"
 DISABLE_ENV = "LLE_DISABLE_PLUGIN_AUTOLOAD"
@@ -359,16 +359,6 @@ def _commit(pending: list[Entry], record: PluginRecord) -> None:
     record.components = [f"{e.kind}:{e.name}" for e in pending]
 
 
-def _lazy(obj: Any) -> Any:
-    if isinstance(obj, str) and ":" in obj:
-        module_name, _, attr = obj.partition(":")
-        target: Any = importlib.import_module(module_name)
-        for part in attr.split("."):
-            target = getattr(target, part)
-        return target
-    return obj
-
-
 def _make_register(
     plugin_id: str, record: PluginRecord, pending: list[Entry]
 ) -> Callable[..., None]:
@@ -377,11 +367,11 @@ def _make_register(
         name: str,
         factory: Any,
         *,
+        example: dict[str, Any] | None = None,
         params: Any = None,
-        summary: str = "",
+        summary: str | None = None,
         paper: str | None = None,
         capabilities: Any = None,
-        example: dict[str, Any] | None = None,
     ) -> None:
         if kind not in KINDS:
             raise PluginLoadError(
@@ -396,25 +386,26 @@ def _make_register(
                     f"not {name!r}"
                 )
             name = short
-        params_cls = _lazy(params) if params is not None else EmptyParams
-        if not (isinstance(params_cls, type) and issubclass(params_cls, BaseModel)):
+        if not (callable(factory) or (isinstance(factory, str) and ":" in factory)):
+            raise PluginLoadError(
+                f"factory of {plugin_id}.{name} must be a class, a callable or a "
+                f"'module:Class' path, got {factory!r}"
+            )
+        if params is not None and not (
+            isinstance(params, str) or (isinstance(params, type) and issubclass(params, BaseModel))
+        ):
             raise PluginLoadError(f"params of {plugin_id}.{name} must be a pydantic model class")
-        if capabilities is None:
-            default = getattr(factory, "default_capabilities", None)
-            caps = default if isinstance(default, Capabilities) else Capabilities()
-        elif isinstance(capabilities, Capabilities):
-            caps = capabilities
-        else:
-            caps = Capabilities(**dict(capabilities))
+        if capabilities is not None and not isinstance(capabilities, Capabilities):
+            capabilities = Capabilities(**dict(capabilities))
         pending.append(
             Entry(
                 kind=kind,
                 name=f"{plugin_id}.{name}",
                 factory=factory,
-                params=params_cls,
+                params=params,
                 summary=summary,
                 paper=paper,
-                capabilities=caps,
+                capabilities=capabilities,
                 plugin=plugin_id,
                 distribution=record.distribution,
                 version=record.version,

@@ -23,6 +23,7 @@ from __future__ import annotations
 import builtins
 import difflib
 import fnmatch
+import functools
 import importlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -117,8 +118,92 @@ class EmptyParams(Params):
 
 
 @dataclass(frozen=True)
+class Description:
+    """What a component says about itself (read from its class by :func:`describe`).
+
+    Attributes:
+        params_ref: Pydantic model validating the parameters (``extra="forbid"``), or its
+            ``"module:Class"`` path (imported on first use of :attr:`params`).
+        summary: One line saying what the component is.
+        paper: Paper reference (``"Tang et al., HF2, Sec. 2.2, Eq. 1"``) or ``None``.
+        capabilities: See :class:`Capabilities`.
+    """
+
+    params_ref: type[BaseModel] | str = EmptyParams
+    summary: str = ""
+    paper: str | None = None
+    capabilities: Capabilities = field(default_factory=Capabilities)
+
+    @functools.cached_property
+    def params(self) -> type[BaseModel]:
+        """The parameter model (imported when it was given as a path)."""
+        if isinstance(self.params_ref, str):
+            found = import_path(self.params_ref)
+            if not (isinstance(found, type) and issubclass(found, BaseModel)):
+                raise TypeError(f"{self.params_ref} is not a pydantic model class")
+            return found
+        return self.params_ref
+
+
+def describe(factory: Any) -> Description:
+    """Read a component's self-description from its class (or factory function).
+
+    The convention every component follows (core's and every plugin's)::
+
+        class GatedFusion(FusionOp):
+            '''Sigmoid-gated sum of a and b.'''     # first line = summary
+
+            Params = GatedParams                      # pydantic model of the parameters
+            paper = "Doe et al. 2024, Sec. 3, Eq. 2"  # optional
+            default_capabilities = Capabilities(min_channels=1)  # optional
+
+    ``summary`` and ``paper`` are read from the class itself (not inherited); ``summary`` may be
+    set explicitly when the docstring's first line is not a good one-liner. ``Params`` and
+    ``default_capabilities`` are inherited like any attribute.
+
+    Args:
+        factory: A class or callable (a function may carry the same attributes).
+
+    Returns:
+        The :class:`Description`; missing attributes take the defaults.
+    """
+    own = getattr(factory, "__dict__", {})
+    params = getattr(factory, "Params", None) or EmptyParams
+    if not (isinstance(params, type) and issubclass(params, BaseModel)):
+        raise TypeError(f"{factory!r}.Params must be a pydantic model class, got {params!r}")
+    summary = own.get("summary")
+    if not isinstance(summary, str):
+        doc = own.get("__doc__") or ""
+        summary = doc.strip().splitlines()[0].strip() if doc.strip() else ""
+    paper = own.get("paper")
+    caps = getattr(factory, "default_capabilities", None)
+    if isinstance(caps, dict):
+        caps = Capabilities(**caps)
+    return Description(
+        params_ref=params,
+        summary=summary,
+        paper=paper if isinstance(paper, str) else None,
+        capabilities=caps if isinstance(caps, Capabilities) else Capabilities(),
+    )
+
+
+def import_path(path: str) -> Any:
+    """Import ``"package.module:Attr.attr"`` and return the attribute."""
+    module_name, _, attr = path.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
 class Entry:
     """One registered component.
+
+    Its description (parameters, summary, paper, capabilities) is read from the factory with
+    :func:`describe`; explicit values given here override it (records such as weight sets that
+    are not classes, and tests). A factory registered as a ``"module:Class"`` string is
+    described from the component manifest cache (:mod:`lle_core.manifest`) so that listing
+    components does not import torch; it is imported on first build.
 
     Attributes:
         kind: Registry kind (one of :data:`KINDS`).
@@ -126,10 +211,6 @@ class Entry:
         factory: Callable building the component from validated keyword parameters (plus
             runtime keyword arguments such as ``model=`` for trainers), or a lazy
             ``"module:attribute"`` import path resolved on first build.
-        params: Pydantic model validating the parameters (``extra="forbid"``).
-        summary: One line saying what the component is.
-        paper: Paper reference (``"Tang et al., HF2, Eq. 3"``) or ``None``.
-        capabilities: See :class:`Capabilities`.
         plugin: Id of the plugin that registered it.
         distribution: Distribution that ships it.
         version: Version of that distribution.
@@ -139,17 +220,72 @@ class Entry:
             is replaced by a folder of generated images. ``None`` means the defaults.
     """
 
-    kind: str
-    name: str
-    factory: Callable[..., Any] | str
-    params: type[BaseModel] = EmptyParams
-    summary: str = ""
-    paper: str | None = None
-    capabilities: Capabilities = field(default_factory=Capabilities)
-    plugin: str = "unknown"
-    distribution: str = "unknown"
-    version: str = "0"
-    example: dict[str, Any] | None = None
+    def __init__(
+        self,
+        kind: str,
+        name: str,
+        factory: Callable[..., Any] | str,
+        params: type[BaseModel] | str | None = None,
+        summary: str | None = None,
+        paper: str | None = None,
+        capabilities: Capabilities | None = None,
+        plugin: str = "unknown",
+        distribution: str = "unknown",
+        version: str = "0",
+        example: dict[str, Any] | None = None,
+    ) -> None:
+        """Create an entry; ``None`` description fields are read from the factory."""
+        self.kind = kind
+        self.name = name
+        self.factory = factory
+        self.plugin = plugin
+        self.distribution = distribution
+        self.version = version
+        self.example = example
+        self._overrides: dict[str, Any] = {
+            k: v
+            for k, v in (("params_ref", params), ("summary", summary), ("paper", paper),
+                         ("capabilities", capabilities))
+            if v is not None
+        }
+        self._description: Description | None = None
+
+    def __repr__(self) -> str:
+        return f"Entry({self.kind!r}, {self.name!r})"
+
+    def description(self) -> Description:
+        """The component's :class:`Description` (explicit overrides applied)."""
+        if self._description is None:
+            if not isinstance(self.factory, str):
+                found = describe(self.factory)
+            else:
+                from lle_core import manifest  # local: manifest imports this module
+
+                found = manifest.describe_path(self.factory)
+            fields = {f: getattr(found, f) for f in ("params_ref", "summary", "paper",
+                                                      "capabilities")}
+            self._description = Description(**{**fields, **self._overrides})
+        return self._description
+
+    @property
+    def params(self) -> type[BaseModel]:
+        """Pydantic model validating the parameters."""
+        return self.description().params
+
+    @property
+    def summary(self) -> str:
+        """One line saying what the component is."""
+        return self.description().summary
+
+    @property
+    def paper(self) -> str | None:
+        """Paper reference (sections, equations) or ``None``."""
+        return self.description().paper
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """See :class:`Capabilities`."""
+        return self.description().capabilities
 
     @property
     def short_name(self) -> str:
@@ -158,12 +294,9 @@ class Entry:
 
     def resolve_factory(self) -> Callable[..., Any]:
         """Return the factory, importing it first when it was registered lazily."""
-        if callable(self.factory):
+        if not isinstance(self.factory, str):
             return self.factory
-        module_name, _, attr = self.factory.partition(":")
-        obj: Any = importlib.import_module(module_name)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
+        obj: Callable[..., Any] = import_path(self.factory)
         return obj
 
     def origin(self) -> str:

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+from pydantic import ValidationError
 
-from lle_auxnet.blocks import IlluminationEstimator, InceptionDilatedStem, SelfCalibrator
+from lle_auxnet.blocks import (
+    IlluminationEstimator,
+    InceptionDilatedStem,
+    InceptionStemParams,
+    SelfCalibrator,
+)
 from lle_auxnet.losses import stage_fidelity
 from lle_auxnet.model import AuxNet
 from lle_core import ConfigError, create
@@ -140,8 +146,8 @@ def test_bad_configs_name_the_key() -> None:
         create("model", {"type": "auxnet.model", "fe_wiring": "twice"})
     with pytest.raises(ConfigError, match="branch_channels"):
         create("model", {"type": "auxnet.model", "branch_channels": [4, 4]})
-    with pytest.raises(ConfigError, match="dilations"):
-        create("block", {"type": "auxnet.inception_stem", "dilations": [1, -2]})
+    with pytest.raises(ValidationError, match="dilations"):
+        InceptionStemParams(dilations=[1, -2])
 
 
 def test_bfloat16_inference_close_to_float32() -> None:

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from lle_core import create
+from lle_frlie.autoencoder import AutoEncoder
 from lle_frlie.model import luminance_post_blend
 
 
@@ -24,7 +25,7 @@ def test_non_multiple_sizes_are_padded_inside(tiny_model: torch.nn.Module) -> No
 
 
 def test_encoder_reduces_by_four() -> None:
-    ae = create("block", "frlie.autoencoder", base_channels=4)
+    ae = AutoEncoder(base_channels=4)
     x = torch.rand(1, 3, 16, 20)
     assert ae.encode(x).shape == (1, 16, 4, 5)
     assert ae(x).shape == x.shape

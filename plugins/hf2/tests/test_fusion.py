@@ -63,8 +63,8 @@ def test_even_kernel_is_refused_at_config_time() -> None:
 
     with pytest.raises(ConfigError, match="kernel_size"):
         create("fusion", {"type": "hf2.hf2", "kernel_size": 4}, runtime={"channels": 8})
-    with pytest.raises(ConfigError, match="kernel_size"):
-        create("block", {"type": "hf2.spatial_attention", "kernel_size": 6})
+    with pytest.raises(ValueError, match="kernel_size"):
+        SpatialAttention(kernel_size=6)
 
 
 def test_shape_mismatch_raises() -> None:
@@ -101,7 +101,7 @@ def test_cbam_is_channel_then_spatial() -> None:
 
 def test_blocks_are_registered() -> None:
     ca = create("block", "hf2.channel_attention", channels=32, reduction=8)
-    sa = create("block", "hf2.spatial_attention", kernel_size=3)
+    sa = SpatialAttention(kernel_size=3)
     x = torch.rand(2, 32, 8, 8)
     assert ca(x).shape == x.shape and sa(x).shape == x.shape
     assert ca.mlp[0].out_channels == 4

@@ -21,7 +21,9 @@ import torch
 import lle_core
 from lle_core import create
 from lle_core.plugins import loaded_plugin_ids
-from lle_neid.hooks import PAPER_LOSS
+from lle_neid.hooks import paper_loss
+
+PAPER_LOSS = paper_loss()
 
 torch.manual_seed(0)
 torch.set_num_threads(1)

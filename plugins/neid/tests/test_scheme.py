@@ -8,9 +8,11 @@ import pytest
 import torch
 
 from lle_core import ShapeError, create
-from lle_neid.hooks import PAPER_LOSS
+from lle_neid.hooks import paper_loss
 from lle_neid.resize import bicubic_downsample
 from lle_neid.scheme import TwoStreamScheme
+
+PAPER_LOSS = paper_loss()
 
 LE_ONLY_LOSS = {
     "type": "core.composite",

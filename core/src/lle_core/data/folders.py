@@ -217,6 +217,9 @@ class PairedFolderDataset(_FolderBase):
             the item is loaded). Messages name the files.
     """
 
+    Params = PairedFolderParams
+    summary = "Paired folder (LOL layout root/low + root/high, matched by file stem)"
+
     paired = True
     keys = ("low", "high", "name")
 
@@ -297,6 +300,9 @@ class UnpairedFolderDataset(_FolderBase):
 
     Items: ``{"low": (3, h, w), "name": stem}``, float32 in ``[0, 1]``.
     """
+
+    Params = UnpairedFolderParams
+    summary = "Low-light images without ground truth (folder or glob)"
 
     paired = False
     keys = ("low", "name")

@@ -14,7 +14,7 @@ from typing import ClassVar
 from torch import nn
 
 from lle_core.interfaces import TrainingScheme
-from lle_core.registry import Params
+from lle_core.registry import Capabilities, Params
 
 
 class SchemeParams(Params):
@@ -23,6 +23,9 @@ class SchemeParams(Params):
 
 class SupervisedScheme(TrainingScheme):
     """Paired training: ``loss(batch | model.forward_train(low))`` with ``high`` available."""
+
+    Params = SchemeParams
+    summary = "Paired training: loss(batch | model.forward_train(low)), needs ground truth"
 
     needs_ground_truth: ClassVar[bool] = True
 
@@ -33,5 +36,8 @@ class SupervisedScheme(TrainingScheme):
 
 class UnsupervisedScheme(SupervisedScheme):
     """Unpaired training: the same step; batches carry only ``low`` (no ground truth)."""
+
+    summary = "Unpaired training: same step, losses read only 'low' and the model outputs"
+    default_capabilities = Capabilities(needs_ground_truth=False)
 
     needs_ground_truth: ClassVar[bool] = False

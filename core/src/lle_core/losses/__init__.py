@@ -23,8 +23,6 @@ Metric-style helpers: :func:`ssim`, :func:`ms_ssim` (per image ``(B,)``), :func:
 
 from __future__ import annotations
 
-from typing import Any
-
 from lle_core.losses._common import ReducedLossParams, ReducedLossTerm, Reduction, reduce
 from lle_core.losses.composite import CompositeLoss, CompositeParams
 from lle_core.losses.hsv import hue_circular_distance, rgb_to_hsv
@@ -90,37 +88,9 @@ __all__ = [
     "mse_loss",
     "perceptual_loss",
     "reduce",
-    "register_components",
     "rgb_to_hsv",
     "ssim",
     "ssim_loss",
     "ssim_maps",
     "total_variation",
 ]
-
-
-def register_components(register: Any) -> None:
-    """Register core's loss terms (kind ``"loss"``)."""
-    loss = "loss"
-    register(loss, "l1", L1Loss, params=ReducedLossParams, summary="Mean absolute error")
-    register(loss, "mse", MSELoss, params=ReducedLossParams, summary="Mean squared error")
-    register(loss, "charbonnier", CharbonnierLoss, params=CharbonnierParams,
-             summary="Charbonnier loss sqrt(d² + eps²) (minimum eps)")
-    register(loss, "huber", HuberLoss, params=HuberParams,
-             summary="Huber loss with threshold delta (= torch.nn.HuberLoss, not SmoothL1)")
-    register(loss, "ssim", SSIMLoss, params=SSIMParams,
-             summary="1 − SSIM (11×11 Gaussian σ 1.5, data range 1, valid|same padding)")
-    register(loss, "ms_ssim", MSSSIMLoss, params=MSSSIMParams,
-             summary="1 − MS-SSIM (Wang 2003, 5 scales; error or fewer scales when small)",
-             paper="Wang, Simoncelli & Bovik 2003",
-             example={"padding": "same", "on_small": "fewer_scales"})
-    register(loss, "tv", TVLoss, params=TVParams,
-             summary="Total variation: l2_dln | l1 | isotropic | abs_product | relu_product",
-             paper="spec §0 (DLN code / AuxNet); never NaN")
-    register(loss, "perceptual", PerceptualLoss, params=PerceptualParams,
-             summary="VGG16 feature distance (timm weights: hub, local file or random)",
-             example={"weights": "random", "layer": "relu1_2"})
-    register(loss, "composite", CompositeLoss, params=CompositeParams,
-             summary="Weighted sum of loss terms; returns (total, {'l_<name>': value})",
-             example={"terms": [{"type": "core.l1"},
-                                {"type": "core.ssim", "padding": "same", "weight": 0.5}]})

@@ -33,6 +33,9 @@ class CompositeLoss(LossTerm):
     loss.
     """
 
+    Params = CompositeParams
+    summary = "Weighted sum of loss terms; returns (total, {'l_<name>': value})"
+
     def __init__(
         self,
         terms: Sequence[str | Mapping[str, Any] | ComponentSpec | LossTerm],

@@ -78,6 +78,10 @@ class PerceptualParams(ReducedLossParams):
 class PerceptualLoss(ReducedLossTerm):
     """VGG16 perceptual loss term (``core.perceptual``); see :func:`perceptual_loss`."""
 
+    Params = PerceptualParams
+    summary = "VGG16 feature distance (timm weights: hub, local file or random)"
+    paper = "Johnson, Alahi & Fei-Fei 2016, Perceptual losses, Sec. 3.3"
+
     default_name = "perceptual"
 
     def __init__(

@@ -62,6 +62,9 @@ def huber_loss(
 class L1Loss(ReducedLossTerm):
     """:func:`l1_loss` as a loss term (``core.l1``)."""
 
+    Params = ReducedLossParams
+    summary = "Mean absolute error"
+
     default_name = "l1"
 
     def compute(self, pred: Tensor, target: Tensor) -> Tensor:  # type: ignore[override]
@@ -71,6 +74,9 @@ class L1Loss(ReducedLossTerm):
 
 class MSELoss(ReducedLossTerm):
     """:func:`mse_loss` as a loss term (``core.mse``)."""
+
+    Params = ReducedLossParams
+    summary = "Mean squared error"
 
     default_name = "mse"
 
@@ -87,6 +93,9 @@ class CharbonnierParams(ReducedLossParams):
 
 class CharbonnierLoss(ReducedLossTerm):
     """:func:`charbonnier_loss` as a loss term (``core.charbonnier``); minimum ``eps``."""
+
+    Params = CharbonnierParams
+    summary = "Charbonnier loss sqrt(d² + eps²) (minimum eps)"
 
     default_name = "charbonnier"
     zero_for_identical = False
@@ -109,6 +118,9 @@ class HuberParams(ReducedLossParams):
 
 class HuberLoss(ReducedLossTerm):
     """:func:`huber_loss` as a loss term (``core.huber``)."""
+
+    Params = HuberParams
+    summary = "Huber loss with threshold delta (= torch.nn.HuberLoss, not SmoothL1)"
 
     default_name = "huber"
 

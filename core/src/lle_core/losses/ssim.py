@@ -245,6 +245,9 @@ class SSIMParams(ReducedLossParams):
 class SSIMLoss(ReducedLossTerm):
     """``1 − SSIM`` loss term (``core.ssim``); see :func:`ssim`."""
 
+    Params = SSIMParams
+    summary = "1 − SSIM (11×11 Gaussian σ 1.5, data range 1, valid|same padding)"
+
     default_name = "ssim"
     min_input_size = 11  # one window with the default valid padding
 
@@ -269,6 +272,10 @@ class MSSSIMParams(ReducedLossParams):
 
 class MSSSIMLoss(ReducedLossTerm):
     """``1 − MS-SSIM`` loss term (``core.ms_ssim``); see :func:`ms_ssim`."""
+
+    Params = MSSSIMParams
+    summary = "1 − MS-SSIM (Wang 2003, 5 scales; error or fewer scales when small)"
+    paper = "Wang, Simoncelli & Bovik 2003, Multi-scale structural similarity, Eq. 7"
 
     default_name = "ms_ssim"
     # min_input_size stays 1: the default needs 176 px (see ms_ssim_min_size) but the

@@ -100,6 +100,11 @@ class TVParams(ReducedLossParams):
 class TVLoss(ReducedLossTerm):
     """Total-variation loss term (``core.tv``); reads only ``pred``, see :func:`total_variation`."""
 
+    Params = TVParams
+    summary = "Total variation: l2_dln | l1 | isotropic | abs_product | relu_product"
+    paper = ("Rudin, Osher & Fatemi 1992 (TV); l2_dln as in the DLN code (Wang et al., TIP 2020), "
+             "relu_product as in AuxNet (Jin et al., ICAROB 2023, Eq. 6)")
+
     inputs: ClassVar[tuple[str, ...]] = ("pred",)
     default_name = "tv"
     zero_for_identical = False

@@ -11,7 +11,9 @@ This module is the **reference implementation of the** :class:`~lle_core.interfa
    engine reflect-pads to it and crops back), ``receptive_field`` (context needed on each
    side for seamless tiled inference), ``tiling`` (``"tile"`` because every operation is local),
    the supported ``dtypes`` and ``needs_weights=True`` (random weights are meaningless);
-4. a registration line in the package's ``register_components`` (or in a plugin's
+4. a self-description on the class (``Params``, a one-line ``summary`` or docstring,
+   ``paper``, ``default_capabilities``; see :func:`lle_core.registry.describe`) and one
+   registration line naming the class (in :mod:`lle_core.builtins`, or in a plugin's
    ``lle_register`` hook) with a small ``example`` for the conformance kit.
 
 Architecture (3 levels, widths ``w, 2w, 4w`` with ``w = base_width``)::
@@ -35,8 +37,20 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from lle_core.interfaces import Enhancer
-from lle_core.models import UNET_SMALL_CAPABILITIES
 from lle_core.registry import Capabilities, Params
+
+#: The receptive field is the exact context radius of one output pixel (convolutions and
+#: poolings of the three levels; checked by the kit's receptive-field rule).
+UNET_SMALL_CAPABILITIES = Capabilities(
+    multiple_of=4,
+    min_size=4,
+    scale=1,
+    tiling="tile",
+    receptive_field=24,
+    dtypes=("float32", "bfloat16"),
+    needs_ground_truth=True,
+    needs_weights=True,
+)
 
 
 class UNetSmallParams(Params):
@@ -76,7 +90,10 @@ class UNetSmall(Enhancer):
         torch.Size([1, 3, 32, 48])
     """
 
-    #: Picked up by ``register(...)``; see :data:`lle_core.models.UNET_SMALL_CAPABILITIES`.
+    Params = UNetSmallParams
+    summary = "Small 3-level U-Net (residual output), the reference Enhancer and demo model"
+
+    #: Read by ``register(...)`` (see :func:`lle_core.registry.describe`).
     default_capabilities: ClassVar[Capabilities] = UNET_SMALL_CAPABILITIES
 
     def __init__(

@@ -171,7 +171,7 @@ class InceptionDilatedStem(nn.Module):
             from lle_core.errors import ShapeError
 
             raise ShapeError(
-                f"auxnet.inception_stem expects (B, {self.in_channels}, H, W), "
+                f"InceptionDilatedStem expects (B, {self.in_channels}, H, W), "
                 f"got {tuple(x.shape)}"
             )
         return torch.cat([branch(x) for branch in self.branches], dim=1)
@@ -233,7 +233,7 @@ class IlluminationEstimator(nn.Module):
             from lle_core.errors import ShapeError
 
             raise ShapeError(
-                f"auxnet.illumination expects (B, {self.in_channels}, H, W), got {tuple(x.shape)}"
+                f"IlluminationEstimator expects (B, {self.in_channels}, H, W), got {tuple(x.shape)}"
             )
         h = F.relu(self.conv_in(x), inplace=True)
         if not self.training and not torch.is_grad_enabled() and isinstance(
@@ -296,7 +296,7 @@ class SelfCalibrator(nn.Module):
             from lle_core.errors import ShapeError
 
             raise ShapeError(
-                f"auxnet.calibrator expects (B, {self.channels}, H, W), got {tuple(r.shape)}"
+                f"SelfCalibrator expects (B, {self.channels}, H, W), got {tuple(r.shape)}"
             )
         f = self.conv_in(r)
         for _ in range(self.repeats):

@@ -15,6 +15,7 @@ import torch
 from pydantic import Field
 from torch import Tensor
 
+from lle_auxnet import PAPER
 from lle_core.errors import ShapeError
 from lle_core.interfaces import LossParams, LossTerm
 
@@ -80,6 +81,10 @@ class StageFidelityLoss(_StageLossTerm):
     Inputs: ``illuminations`` and ``stage_inputs``, ``(B, T, 3, H, W)`` or ``(B, 3, H, W)``.
     Logged as ``l_fidelity``.
     """
+
+    Params = FidelityParams
+    summary = "Stage fidelity sum_t MSE(L^t, V^(t-1)) (no ground truth)"
+    paper = f"{PAPER}, Eq. 5"
 
     default_name: ClassVar[str] = "fidelity"
 
@@ -192,6 +197,10 @@ class StageSmoothnessLoss(_StageLossTerm):
     ``isotropic``), ``(B, T, 3, H, W)`` or ``(B, 3, H, W)``. Never NaN (no sqrt of a product).
     Logged as ``l_smoothness``.
     """
+
+    Params = SmoothnessParams
+    summary = "Illumination smoothness per stage: isotropic TV (default) or SCI weighted 5x5"
+    paper = f"{PAPER}, Eq. 6"
 
     default_name: ClassVar[str] = "smoothness"
     zero_for_identical: ClassVar[bool] = False

@@ -21,6 +21,7 @@ import torch
 from pydantic import Field, model_validator
 from torch import Tensor
 
+from lle_auxnet import PAPER
 from lle_auxnet.blocks import IlluminationEstimator, InceptionDilatedStem, SelfCalibrator
 from lle_core.interfaces import Enhancer
 from lle_core.registry import Capabilities, Params
@@ -37,7 +38,7 @@ class AuxNetParams(Params):
         fe_wiring: ``"per_stage"`` (default): the stem reads each stage input V^{t−1};
             ``"once"``: the stem runs once on S and its features are concatenated with V^{t−1}
             at every stage (H_θ then reads ``stem width + 3`` channels). Spec §7.9.
-        branch_channels: Stem branch width(s) (see ``auxnet.inception_stem``).
+        branch_channels: Stem branch width(s) (see :class:`lle_auxnet.blocks.InceptionDilatedStem`).
         dilations: Stem branch dilations (0 = a 1×1 branch).
         reduction_channels: 1×1 reduction before each dilated branch (``None`` = none).
         hidden_channels: Width of H_θ's two hidden convolutions.
@@ -77,6 +78,11 @@ class AuxNet(Enhancer):
     inference (:meth:`forward`) runs one basic block. The calibrator ``calibrator.*`` is
     training-only and left out of :meth:`export_state_dict`.
     """
+
+    Params = AuxNetParams
+    summary = ("AuxNet: 1,295-parameter Retinex enhancer, T shared stages + auxiliary blocks "
+               "in training, one block at inference")
+    paper = PAPER
 
     default_capabilities: ClassVar[Capabilities] = Capabilities(
         multiple_of=1,

@@ -13,9 +13,10 @@ from typing import Any, ClassVar
 
 from torch import nn
 
+from lle_auxnet import PAPER
 from lle_core.errors import ConfigError
 from lle_core.interfaces import LossTerm, StepResult, TrainingScheme
-from lle_core.registry import Params
+from lle_core.registry import Capabilities, Params
 
 
 class StagedParams(Params):
@@ -28,6 +29,11 @@ class StagedScheme(TrainingScheme):
     Built with runtime ``model=`` (an enhancer with ``forward_train``, normally
     ``auxnet.model``) and ``loss=`` (a no-reference loss: terms that read ``high`` are refused).
     """
+
+    Params = StagedParams
+    summary = "No-reference weight-shared cascade; low-light images only, one stage exported"
+    paper = f"{PAPER}, Sec. 2.3, Eq. 4"
+    default_capabilities = Capabilities(needs_ground_truth=False)
 
     needs_ground_truth: ClassVar[bool] = False
 

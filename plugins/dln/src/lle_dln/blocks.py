@@ -27,6 +27,7 @@ from lle_core.errors import ShapeError
 from lle_core.global_ops import GlobalPool
 from lle_core.interfaces import FusionOp
 from lle_core.registry import Params
+from lle_dln import PAPER
 
 #: Initial slope of every PReLU (PyTorch's default, used by the official code).
 PRELU_INIT = 0.25
@@ -145,12 +146,22 @@ class LBP(nn.Module):
         return self.normal_proj(y_tilde) + self.lighten2(residual_low)
 
 
+class FAFusionParams(Params):
+    """Parameters of the ``dln.fa`` fusion op (``channels`` is given at build time)."""
+
+    reduction: int = Field(16, ge=1, description="SE squeeze ratio over the 2C channels")
+
+
 class FAFusion(FusionOp):
     """FA used as a fusion op: ``FA(2C -> C)(concat(a, b))``.
 
     ``a`` (host stream) and ``b`` are ``(B, C, H, W)``; the SE weights see both streams, the
     residual keeps them, and the 1×1 conv block reduces ``2C`` back to ``C``.
     """
+
+    Params = FAFusionParams
+    summary = "DLN feature aggregation over concat(a, b): SE + residual, 1x1 2C -> C"
+    paper = f"{PAPER}; FA block of the journal figure"
 
     def __init__(self, channels: int, reduction: int = 16) -> None:
         """Args: channels: ``C``; reduction: SE squeeze ratio over the ``2C`` channels."""
@@ -166,36 +177,3 @@ def check_channels(x: Tensor, expected: int, where: str) -> None:
     """Raise :class:`ShapeError` unless ``x`` is ``(B, expected, H, W)``."""
     if x.dim() != 4 or x.shape[1] != expected:
         raise ShapeError(f"{where} expects (B, {expected}, H, W), got {tuple(x.shape)}")
-
-
-# ------------------------------------------------------------------------------------------
-# Registry parameters and factories (kind "block" / "fusion")
-# ------------------------------------------------------------------------------------------
-
-
-class OffsetBlockParams(Params):
-    """Parameters of ``dln.lighten_block`` / ``dln.darken_block``."""
-
-    channels: int = Field(64, ge=2, description="C: input and output channels")
-
-
-class FAParams(Params):
-    """Parameters of the ``dln.fa`` block."""
-
-    in_channels: int = Field(64, ge=1)
-    out_channels: int = Field(64, ge=1)
-    reduction: int = Field(16, ge=1, description="SE squeeze ratio")
-
-
-class FAFusionParams(Params):
-    """Parameters of the ``dln.fa`` fusion op (``channels`` is given at build time)."""
-
-    reduction: int = Field(16, ge=1, description="SE squeeze ratio over the 2C channels")
-
-
-class LBPParams(Params):
-    """Parameters of the ``dln.lbp`` block."""
-
-    in_channels: int = Field(64, ge=1)
-    channels: int = Field(64, ge=2)
-    reduction: int = Field(16, ge=1)

@@ -29,6 +29,7 @@ from lle_core.errors import ConfigError
 from lle_core.interfaces import Enhancer, LossTerm, StepResult, TrainingScheme
 from lle_core.registry import Params
 from lle_core.spec import ComponentSpec, SpecOf, build_component
+from lle_dln import PAPER
 from lle_dln.finetune import load_init_weights
 
 Reading = Literal["cycle", "decoupled"]
@@ -79,6 +80,10 @@ class CircleLearning(TrainingScheme):
     Logs carry the lightening terms under their names and the darkening ones as
     ``l_dark_<name>``.
     """
+
+    Params = CircleParams
+    summary = "Circle learning: lightening + darkening DLN trained jointly"
+    paper = f"{PAPER}, circle learning slide"
 
     needs_ground_truth: ClassVar[bool] = True
 

@@ -18,6 +18,7 @@ from torch import nn
 from lle_core.errors import CheckpointError, ConfigError
 from lle_core.interfaces import TrainingScheme
 from lle_core.registry import Params
+from lle_dln import PAPER
 
 
 class FinetuneParams(Params):
@@ -50,6 +51,10 @@ def load_init_weights(model: nn.Module, path: str | Path, *, key: str = "trainer
 
 class Finetune(TrainingScheme):
     """Supervised training whose model starts from the weights of a previous stage."""
+
+    Params = FinetuneParams
+    summary = "Supervised fine-tuning initialised from a pretraining checkpoint"
+    paper = f"{PAPER}; code recipe: synthetic pretraining, then LOL fine-tuning"
 
     def __init__(self, *, model: nn.Module, loss: nn.Module | None = None,
                  init: str | None = None) -> None:

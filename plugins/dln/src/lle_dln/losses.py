@@ -21,6 +21,7 @@ from pydantic import Field
 from torch import Tensor
 
 from lle_core.interfaces import LossParams, LossTerm
+from lle_dln import PAPER
 
 TVMode = Literal["l2_dln", "l1", "isotropic", "abs_product", "relu_product"]
 
@@ -45,6 +46,10 @@ class DifferenceLoss(LossTerm):
     Not zero for identical inputs (TV reads only ``pred``). With ``padding="valid"`` the images
     need at least 11 px per side.
     """
+
+    Params = DifferenceLossParams
+    summary = "DLN Loss_dif = 1 − SSIM(pred, target) + 0.001·TV(pred) (l2_dln TV)"
+    paper = f"{PAPER}, loss function slide"
 
     inputs: ClassVar[tuple[str, ...]] = ("pred", "target")
     zero_for_identical: ClassVar[bool] = False

@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from lle_core.interfaces import Enhancer
 from lle_core.registry import Capabilities, Params
+from lle_dln import PAPER
 from lle_dln.blocks import LBP, ConvBlock, check_channels
 
 
@@ -64,6 +65,10 @@ class DLN(Enhancer):
     (all convolutions are 'same'-padded, FA uses global pooling, tiled with whole-image
     statistics by core).
     """
+
+    Params = DLNParams
+    summary = "DLN: brightness-gated input, 3 dense LBPs, residual Y = X + γ·E(X)"
+    paper = PAPER
 
     default_capabilities: ClassVar[Capabilities] = Capabilities(
         multiple_of=1,

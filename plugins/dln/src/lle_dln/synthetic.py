@@ -40,6 +40,7 @@ from torch import Tensor
 from lle_core.errors import DatasetError
 from lle_core.interfaces import LLEDataset
 from lle_core.registry import Params
+from lle_dln import PAPER
 
 Range = tuple[float, float]
 #: A factor given as one value (all channels) or one value per channel (R, G, B).
@@ -407,6 +408,10 @@ class SyntheticLowLight(LLEDataset):
     Items: ``{"low": (3, crop, crop), "high": (3, crop, crop), "name": str}``, float32 in
     ``[0, 1]``. Item ``i`` is a pure function of ``(seed, epoch, i)`` and the image file.
     """
+
+    Params = SyntheticParams
+    summary = "Synthetic low-light pairs X = β(αY)^γ from any folder of clean photos"
+    paper = f"{PAPER}, Experiments (simulation equation)"
 
     paired = True
 

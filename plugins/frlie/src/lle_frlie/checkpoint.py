@@ -90,7 +90,7 @@ def load_autoencoder_weights(model: nn.Module, path: str | Path) -> list[str]:
 
     Args:
         model: A model with ``encoder`` and ``decoder`` sub-modules (``frlie.model`` or the
-            ``frlie.autoencoder`` block).
+            :class:`lle_frlie.autoencoder.AutoEncoder`).
         path: Safetensors checkpoint of a stage-1 run (file, checkpoint name or run
             directory), or any model state dict saved as safetensors.
 

@@ -16,6 +16,8 @@ from torch import Tensor
 
 from lle_core.errors import ShapeError
 from lle_core.interfaces import LossTerm
+from lle_frlie import PAPER
+from lle_frlie.params import FeatureMatchingParams, HueLossParams
 
 #: Context keys the feature-matching term reads by default (set by ``frlie.two_stage``).
 FM_DEFAULT_KEYS: dict[str, str] = {"pred": "feat_restored", "target": "feat_target"}
@@ -53,6 +55,10 @@ class HueLoss(LossTerm):
     Inputs: ``pred`` and ``target`` ``(B, 3, H, W)`` in [0, 1].
     """
 
+    Params = HueLossParams
+    summary = "Circular hue distance min(Δ, 360−Δ) in degrees, mean / 360 (code) or 180"
+    paper = f"{PAPER}, Eq. 6 (as implemented by the official code)"
+
     def __init__(
         self,
         normalizer: Literal[180, 360] = 360,
@@ -80,6 +86,10 @@ class FeatureMatchingLoss(LossTerm):
     ``(B, 4c, H/4, W/4)`` features; the target is not differentiated through when the scheme
     detaches it.
     """
+
+    Params = FeatureMatchingParams
+    summary = "L1 between restored and target features (feat_restored vs feat_target)"
+    paper = f"{PAPER}, Eq. 3"
 
     def __init__(
         self,

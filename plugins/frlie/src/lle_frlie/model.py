@@ -9,9 +9,10 @@ from torch import Tensor, nn
 
 from lle_core.interfaces import Enhancer
 from lle_core.registry import Capabilities
+from lle_frlie import PAPER
 from lle_frlie.autoencoder import Decoder, Encoder, Upsample, init_autoencoder_weights
 from lle_frlie.blocks import FRNet
-from lle_frlie.params import DEFAULT_DILATIONS
+from lle_frlie.params import DEFAULT_DILATIONS, FRLIEParams
 
 #: ITU-R BT.601 luma weights used by the official wrapper's post-blend.
 LUMA_WEIGHTS: tuple[float, float, float] = (0.299, 0.587, 0.114)
@@ -40,6 +41,27 @@ def luminance_post_blend(pred: Tensor, low: Tensor) -> Tensor:
     return (1.0 - y) * pred + y * low
 
 
+#: Context radius, in image pixels, of the encoder E: 5×5 conv (2), 3×3 stride 2 (1), then two
+#: 3×3 convs at stride 2 (2 + 2).
+ENCODER_RADIUS = 7
+#: Context radius of the decoder D in image pixels: two bilinear ×2 + 3×3 conv stages and two
+#: more 3×3 convs (per layer: 4, 2, 2, 2, 1, 1).
+DECODER_RADIUS = 12
+
+
+def receptive_radius(num_blocks: int, dilations: Sequence[int], num_res_blocks: int) -> int:
+    """Context radius (image pixels, each side) one output pixel of FRLIE depends on.
+
+    E works to stride 4 (:data:`ENCODER_RADIUS`); each FRBlock at stride 4 adds its context
+    block's largest dilation ``max(d)`` (one dilated 3×3) plus two 3×3 convs per residual
+    block; D adds :data:`DECODER_RADIUS`. 147 px for the paper's 4 blocks, dilations up to 4
+    and 2 residual blocks (Sec. 2.2, Fig. 3). The conformance kit checks it against the
+    measured dependence of the output on the input.
+    """
+    per_block = max(dilations) + 2 * num_res_blocks
+    return ENCODER_RADIUS + 4 * num_blocks * per_block + DECODER_RADIUS
+
+
 class FRLIE(Enhancer):
     """Low-light enhancement via feature restoration.
 
@@ -54,13 +76,14 @@ class FRLIE(Enhancer):
         post_blend: Whether :meth:`forward` applies :func:`luminance_post_blend`.
     """
 
-    # Receptive field: E spans 15 px (stride 4); each FRBlock adds 8 + 8 feature px (dilated
-    # 3×3 up to d = 4, four 3×3 convs) = 64 image px, 4 blocks 256; D adds about 16: ≈ 290 px
-    # wide, i.e. about 145 px of context on each side.
+    Params = FRLIEParams
+    summary = "FRLIE enhancer D(FRNet(E(x))), optional luminance post-blend"
+    paper = f"{PAPER}, Sec. 2, Fig. 3"
+
     default_capabilities: ClassVar[Capabilities] = Capabilities(
         multiple_of=MULTIPLE_OF,
         min_size=MULTIPLE_OF,
-        receptive_field=148,
+        receptive_field=receptive_radius(4, DEFAULT_DILATIONS, 2),
         tiling="tile",
         dtypes=("float32", "bfloat16"),
         needs_ground_truth=True,
@@ -88,6 +111,12 @@ class FRLIE(Enhancer):
         )
         self.post_blend = bool(post_blend)
         self._autoencoder_frozen = False
+        self._radius = receptive_radius(num_blocks, dilations, num_res_blocks)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """Capabilities with the receptive field of this configuration."""
+        return self.default_capabilities.model_copy(update={"receptive_field": self._radius})
 
     # -- the three parts --------------------------------------------------------------------
     def encode(self, x: Tensor) -> Tensor:

@@ -22,7 +22,9 @@ from torch import Tensor, nn
 
 from lle_core.errors import ConfigError
 from lle_core.interfaces import StepResult, TrainingScheme
+from lle_frlie import PAPER
 from lle_frlie.checkpoint import load_autoencoder_weights
+from lle_frlie.params import TwoStageParams
 
 Stage = Literal[1, 2, "end_to_end"]
 
@@ -37,6 +39,10 @@ class TwoStageScheme(TrainingScheme):
         fm_target: ``"high"`` or ``"low"``.
         loaded_keys: Model state keys loaded from the stage-1 checkpoint (empty otherwise).
     """
+
+    Params = TwoStageParams
+    summary = "Stage 1 trains E/D on normal-light images; stage 2 trains FRNet with E/D frozen"
+    paper = f"{PAPER}, Sec. 2.1-2.2, Eq. 7"
 
     needs_ground_truth: ClassVar[bool] = True
 

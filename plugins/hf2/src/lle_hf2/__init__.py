@@ -9,3 +9,8 @@ component is first built).
 from __future__ import annotations
 
 __version__ = "0.1.0"
+
+#: The paper every component of this plugin cites (sections and equations are added per class).
+PAPER = (
+    "Tang, Ma, Shang, Fan: Learning to fuse heterogeneous features for LLIE"
+)

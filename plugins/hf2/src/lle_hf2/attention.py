@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from lle_core.global_ops import GlobalPool
 from lle_core.registry import Params
+from lle_hf2 import PAPER
 
 PoolType = Literal["avg", "max"]
 
@@ -40,7 +41,7 @@ class ChannelAttentionParams(Params):
 
 
 class SpatialAttentionParams(Params):
-    """Parameters of :class:`SpatialAttention` (registered as block ``hf2.spatial_attention``).
+    """Parameters of :class:`SpatialAttention`.
 
     Attributes:
         kernel_size: Odd size of the 2→1 convolution (CBAM uses 7).
@@ -67,6 +68,10 @@ class ChannelAttention(nn.Module):
         reduction: Hidden width divisor ``r``.
         pool_types: ``("avg", "max")`` or a subset.
     """
+
+    Params = ChannelAttentionParams
+    summary = "CBAM channel gate A_c (shared MLP on avg/max pooled descriptors)"
+    paper = f"{PAPER}, Eq. 1 (A_c, after Woo et al. CBAM)"
 
     def __init__(
         self,

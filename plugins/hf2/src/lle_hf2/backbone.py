@@ -15,7 +15,8 @@ from torch import Tensor, nn
 
 from lle_core.errors import ShapeError
 from lle_core.interfaces import Backbone
-from lle_core.registry import Params
+from lle_core.registry import Capabilities, Params
+from lle_hf2 import PAPER
 
 #: VGG16 stage widths (conv1_x … conv5_x).
 STAGE_CHANNELS: tuple[int, ...] = (64, 128, 256, 512, 512)
@@ -89,6 +90,11 @@ class FrozenVGG16(Backbone):
         taps: See :class:`VGG16Params`.
         normalize: See :class:`VGG16Params`.
     """
+
+    Params = VGG16Params
+    summary = "Frozen ImageNet VGG16, taps relu1_2..relu5_3, normalisation inside"
+    paper = f"{PAPER}, Sec. 2.1 (classification network)"
+    default_capabilities = Capabilities(multiple_of=16, needs_weights=True)
 
     mean: Tensor
     std: Tensor

@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from lle_core.interfaces import FusionOp
 from lle_core.registry import Params
+from lle_hf2 import PAPER
 from lle_hf2.attention import CBAM, PoolType, check_odd_kernel
 
 FuseOp = Literal["mul", "add", "cat"]
@@ -75,6 +76,10 @@ class HF2Fusion(FusionOp):
         spatial_batch_norm: Spatial-gate batch-norm.
         residual: Add the host input ``a`` to the fused feature (``a + F_f``).
     """
+
+    Params = HF2Params
+    summary = "HF2: CBAM on each input, then mul (paper) / add / cat+1x1"
+    paper = f"{PAPER}, Sec. 2.2, Eq. 1"
 
     def __init__(
         self,

@@ -26,6 +26,7 @@ from lle_core.interfaces import Enhancer
 from lle_core.ops import pad_to_multiple
 from lle_core.registry import Capabilities, Params
 from lle_core.spec import ComponentSpec, SpecOf, build_component, parse_spec
+from lle_hf2 import PAPER
 
 #: Number of U-Net levels (one per VGG16 stage).
 LEVELS = 5
@@ -126,6 +127,10 @@ class HF2UNet(Enhancer):
     built :class:`~lle_core.interfaces.Backbone` and the fusions a ``channels -> module``
     callable.
     """
+
+    Params = HF2ModelParams
+    summary = "Classification-driven U-Net: frozen VGG16 features fused by HF2"
+    paper = f"{PAPER}, Sec. 2.1-2.2, Fig. 2"
 
     default_capabilities: ClassVar[Capabilities] = Capabilities(
         multiple_of=16,

@@ -1,7 +1,6 @@
 """lle-neid: NEID (Jiang, Liu et al.), two-stream light enhancement and detail refinement.
 
 Components (registered under ``neid.*`` through the ``lle.plugins`` entry point):
-``neid.unet_encoder``, ``neid.unet_decoder``, ``neid.subpixel_head`` (blocks),
 ``neid.channel_ff`` (fusion), ``neid.model`` (model), ``neid.hsv_color`` (loss) and
 ``neid.two_stream`` (training scheme). The paper recipe is ``neid:paper``.
 
@@ -13,6 +12,12 @@ from __future__ import annotations
 from lle_core.lazy import lazy_exports
 
 __version__ = "0.1.0"
+
+#: The paper every component of this plugin cites (sections and equations are added per class).
+PAPER = (
+    "Jiang, Liu, Wang, Li, Men, Wang, Luo, 'Bridge the Vision Gap from Field to Command: "
+    "A Deep Learning Network Enhancing Illumination and Details' (NEID), arXiv:2101.08039"
+)
 
 # Names imported from their module on first access (keeps the import light).
 __getattr__, __dir__, _LAZY_NAMES = lazy_exports(__name__, {

@@ -30,6 +30,8 @@ from torch import Tensor, nn
 
 from lle_core.global_ops import GlobalPool
 from lle_core.interfaces import FusionOp
+from lle_neid import PAPER
+from lle_neid.params import ChannelFFParams
 
 Gate = Literal["sigmoid", "sk_softmax", "residual"]
 
@@ -59,6 +61,10 @@ class ChannelFeatureFusion(FusionOp):
         gate: The gate form (``"sigmoid"``, ``"sk_softmax"`` or ``"residual"``).
         hidden: Width of the gate's bottleneck, ``max(C // reduction, min_hidden)``.
     """
+
+    Params = ChannelFFParams
+    summary = "NEID Feature Fusing: guide-driven channel attention weighted sum of a and b"
+    paper = f"{PAPER}, Sec. 2.2 (Feature Fusing module)"
 
     def __init__(
         self,

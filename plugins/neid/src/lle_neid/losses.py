@@ -31,6 +31,8 @@ import torch
 from torch import Tensor
 
 from lle_core.interfaces import LossTerm
+from lle_neid import PAPER
+from lle_neid.params import HSVColorParams
 
 HueMode = Literal["linear", "circular"]
 Channel = Literal["hue", "saturation"]
@@ -99,6 +101,10 @@ class HSVColorLoss(LossTerm):
 
     Reads ``pred`` and ``target`` (context keys ``pred`` and ``high`` by default).
     """
+
+    Params = HSVColorParams
+    summary = "1 - cosine of hue and saturation maps (NEID colour loss)"
+    paper = f"{PAPER}, Eq. 4-6"
 
     inputs: ClassVar[tuple[str, ...]] = ("pred", "target")
 

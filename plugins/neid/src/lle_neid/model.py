@@ -40,8 +40,9 @@ from lle_core.interfaces import Enhancer
 from lle_core.ops import crop_to, pad_to_multiple
 from lle_core.registry import Capabilities
 from lle_core.spec import ComponentSpec, build_component
+from lle_neid import PAPER
 from lle_neid.blocks import SubPixelHead, UNetDecoder, UNetEncoder, init_normal_
-from lle_neid.params import SID_WIDTHS
+from lle_neid.params import SID_WIDTHS, NEIDParams
 from lle_neid.resize import bicubic_downsample
 
 #: Spatial factor of NEID's sub-pixel heads and of the test-protocol downsampling.
@@ -91,6 +92,10 @@ class NEID(Enhancer):
     ``forward_train(low_lr)``: ``(B, 3, h, w)`` low-resolution input -> ``{"pred": (B, 3, 2h,
     2w), "dr": (B, 3, 2h, 2w)}`` (``"dr"`` only with ``dr_branch``); both linear (unclamped).
     """
+
+    Params = NEIDParams
+    summary = "NEID: shared U-Net encoder, DR + LE decoders, Feature Fusing, sub-pixel x2"
+    paper = PAPER
 
     default_capabilities = DEFAULT_CAPABILITIES
     training_only_prefixes: ClassVar[tuple[str, ...]] = ("dr_head.",)

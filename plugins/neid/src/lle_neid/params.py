@@ -31,7 +31,7 @@ Widths = Annotated[tuple[int, ...], AfterValidator(_check_widths)]
 
 
 class EncoderParams(Params):
-    """Parameters of ``neid.unet_encoder`` (the shared SID-style contracting path).
+    """Parameters of ``lle_neid.blocks.UNetEncoder`` (the shared SID-style contracting path).
 
     Attributes:
         widths: Channels per level, finest first; the last level is the bottleneck.
@@ -45,7 +45,7 @@ class EncoderParams(Params):
 
 
 class DecoderParams(Params):
-    """Parameters of ``neid.unet_decoder`` (one expanding path, as used twice by NEID).
+    """Parameters of ``lle_neid.blocks.UNetDecoder`` (one expanding path, as used twice by NEID).
 
     Attributes:
         widths: Channels per level of the encoder it decodes, finest first.
@@ -57,7 +57,7 @@ class DecoderParams(Params):
 
 
 class SubPixelHeadParams(Params):
-    """Parameters of ``neid.subpixel_head`` (conv then pixel shuffle).
+    """Parameters of ``lle_neid.blocks.SubPixelHead`` (conv then pixel shuffle).
 
     Attributes:
         in_channels: Channels of the feature it reads.

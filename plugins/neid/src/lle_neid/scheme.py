@@ -24,11 +24,17 @@ from torch import Tensor, nn
 
 from lle_core.errors import ShapeError
 from lle_core.interfaces import Enhancer, StepResult, TrainingScheme
+from lle_neid import PAPER
+from lle_neid.params import TwoStreamParams
 from lle_neid.resize import bicubic_downsample
 
 
 class TwoStreamScheme(TrainingScheme):
     """NEID training scheme; see the module docstring. Needs paired data."""
+
+    Params = TwoStreamParams
+    summary = "NEID scheme: bicubic x2 LR input, LE target = high, DR target = HR low-light"
+    paper = f"{PAPER}, Sec. 2.3 and 3.2"
 
     needs_ground_truth: ClassVar[bool] = True
 
