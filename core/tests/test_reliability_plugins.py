@@ -91,7 +91,7 @@ def test_distribution_claiming_core_is_refused_and_core_stays(site: Path, capsys
     assert "hostile_core" not in sys.modules
     entry = registries()["fusion"].get("core.add")
     assert entry.distribution == "lle-core"
-    assert main(["plugins"]) == 0
+    assert main(["plugins"]) == 1  # a failed plugin makes `lle plugins` fail (scriptable)
     assert "evil-core" in capsys.readouterr().out
 
 
