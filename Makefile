@@ -20,7 +20,7 @@ $(STAMP): $(wildcard core/pyproject.toml plugins/*/pyproject.toml) Makefile
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -c "import torch, torchvision" 2>/dev/null || \
 		$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
-	$(BIN)/python -m pip install --quiet $(foreach d,$(DISTS),-e ./$(d)) -e "./core[test,demo]"
+	$(BIN)/python -m pip install --quiet $(foreach d,$(DISTS),-e ./$(d)) -e "./core[test,demo,onnx]"
 	touch $(STAMP)
 
 demo: $(STAMP)

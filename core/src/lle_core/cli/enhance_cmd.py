@@ -95,6 +95,14 @@ def add_parser(sub: Any) -> None:
         help="output format for folder outputs: png, jpg, bmp, tif, webp, ppm (default: png)",
     )
     p.add_argument(
+        "--backend",
+        choices=("torch", "onnxruntime"),
+        default="torch",
+        help="torch (default) or onnxruntime: run the ONNX file given by --onnx (written by "
+        "lle export) with the same padding and tiling",
+    )
+    p.add_argument("--onnx", metavar="FILE", help="ONNX file for --backend onnxruntime")
+    p.add_argument(
         "--overwrite",
         action="store_true",
         help="allow an output to replace its own input (enhance in place); without it an "
@@ -336,6 +344,25 @@ def _prepare_folder(folder: Path) -> None:
         raise OutputError(f"cannot create the output folder {folder}: {reason}") from None
 
 
+def backend_model(args: argparse.Namespace) -> Any:
+    """The model for ``--backend``: the torch model, or an ONNX Runtime session (``--onnx``).
+
+    Raises:
+        ConfigError: ``--backend onnxruntime`` without ``--onnx`` (or with model options).
+    """
+    if getattr(args, "backend", "torch") != "onnxruntime":
+        return model_from_args(args)
+    if not args.onnx:
+        raise ConfigError([("--onnx", "--backend onnxruntime needs --onnx FILE (lle export)")])
+    if args.model or args.weights or args.config:
+        raise ConfigError([(
+            "--backend", "with onnxruntime the model is the --onnx file; drop --model/--weights"
+        )])
+    from lle_core.export import OnnxEnhancer
+
+    return OnnxEnhancer(args.onnx)
+
+
 def run_enhance(args: argparse.Namespace) -> int:
     """Enhance every input with a progress bar; print where the results are.
 
@@ -360,8 +387,10 @@ def run_enhance(args: argparse.Namespace) -> int:
     out_arg = Path(args.out)
     targets = output_paths(inputs, out_arg, args.ext)
     check_overwrites(inputs, targets, overwrite=args.overwrite)
-    model = model_from_args(args)
-    name = getattr(getattr(model, "lle_spec", None), "name", type(model).__name__)
+    model = backend_model(args)
+    name = getattr(model, "name", None) or getattr(
+        getattr(model, "lle_spec", None), "name", type(model).__name__
+    )
     tile = parse_tile(args.tile)
     check_runtime_arguments(model, args)
     for folder in dict.fromkeys(t.parent for t in targets):

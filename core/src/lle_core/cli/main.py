@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "lle_core.cli.train_cmd",
     "lle_core.cli.eval_cmd",
     "lle_core.cli.enhance_cmd",
+    "lle_core.cli.export_cmd",
     "lle_core.cli.weights_cmd",
     "lle_core.cli.demo_cmd",
     "lle_core.cli.bench_cmd",
