@@ -78,9 +78,17 @@ def test_model_needing_weights_is_refused(tmp_path, capsys):
 
 
 def test_no_model_at_all_is_explained(tmp_path, capsys):
+    """Without --model/--weights the default shipped weights run; with none installed, the
+    error says how to get some (more cases in test_weights.py)."""
+    from lle_core.registry import registries
+
     src = _image(tmp_path / "in.png")
-    assert main(["enhance", str(src), "-o", str(tmp_path / "o.png")]) == 1
-    assert "say which model" in capsys.readouterr().err
+    with registries().temporary() as regs:
+        for entry in regs["weights"].entries():
+            regs["weights"].remove(entry.name)
+        assert main(["enhance", str(src), "-o", str(tmp_path / "o.png")]) == 1
+    err = capsys.readouterr().err
+    assert "no pretrained weights are installed" in err and "--weights" in err
 
 
 def test_missing_input_is_named(tmp_path, capsys):

@@ -185,12 +185,12 @@ def test_unknown_fusion_and_module_fusion_are_refused(tiny_widths):
 
 
 def test_paper_init_is_normal_002_with_zero_bias():
-    model = NEID(widths=[32, 64, 64, 64, 64])
+    model = NEID(widths=[32, 64, 64, 64, 64], init_std=0.02)  # the paper's (neid:paper)
     conv = model.encoder.levels[1][2]  # Conv 64 -> 64: 36,864 weights
     assert abs(conv.weight.std().item() - 0.02) < 0.002
     assert abs(conv.weight.mean().item()) < 0.002
     assert torch.count_nonzero(conv.bias) == 0
-    default = NEID(widths=[32, 64, 64, 64, 64], init_std=None)
+    default = NEID(widths=[32, 64, 64, 64, 64])  # default: init_std=None
     # PyTorch's default init: uniform weights (bounded by 1/sqrt(fan_in)) and non-zero biases
     assert torch.count_nonzero(default.encoder.levels[1][2].bias) > 0
     assert default.encoder.levels[1][2].weight.abs().max().item() <= 1 / 24 + 1e-6
