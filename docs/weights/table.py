@@ -21,7 +21,7 @@ def table() -> str:
     sets = weight_sets()
     try:
         default = default_weight_set()[0]
-    except Exception:  # noqa: BLE001 - no set installed: no default mark
+    except Exception:
         default = ""
     rows = []
     for name, ws in sorted(sets.items(), key=lambda kv: -kv[1].metrics.get("psnr", 0.0)):
