@@ -108,7 +108,7 @@ def measure_train_step(run: dict[str, Any], repeats: int) -> dict[str, Any]:
     import torch
 
     from lle_core import parse_spec
-    from lle_core.engine.loop import build_loss  # the loop's own single-term wrapping
+    from lle_core.engine.training_loss import build_loss  # the loop's own loss wrapping
 
     torch.manual_seed(0)
     model = parse_spec("model", run["model"]).build()

@@ -15,7 +15,8 @@ from lle_core.lazy import lazy_exports
 
 # Names imported from their module on first access (keeps the import light).
 __getattr__, __dir__, _LAZY_NAMES = lazy_exports(__name__, {
-    "lle_core.engine.loop": ("train", "RunResult", "Run"),
+    "lle_core.engine.loop": ("train",),
+    "lle_core.engine.run": ("RunResult", "Run"),
     "lle_core.engine.config": ("RunConfig", "load_run_config", "validate_run_config"),
     "lle_core.engine.checkpoint": (
         "save_checkpoint", "load_model", "load_weights", "load_state", "checkpoint_spec",
