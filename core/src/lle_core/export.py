@@ -27,7 +27,7 @@ from torch import Tensor, nn
 from lle_core.errors import ConfigError
 from lle_core.files import atomic_write
 from lle_core.global_ops import has_global_ops
-from lle_core.inference.loading import model_capabilities
+from lle_core.inference.padding import model_capabilities
 from lle_core.registry import Capabilities
 
 #: ONNX opset of exported files.

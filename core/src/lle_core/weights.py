@@ -287,7 +287,7 @@ def weights_source(model: nn.Module) -> str | None:
 
 def warn_if_random(model: nn.Module) -> None:
     """Warn (:class:`RandomWeightsWarning`) when a model that needs weights has none loaded."""
-    from lle_core.engine.validate import model_capabilities
+    from lle_core.inference.padding import model_capabilities
 
     if weights_source(model) is None and model_capabilities(model).needs_weights:
         warnings.warn(

@@ -119,8 +119,7 @@ def measure_case(payload: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     from lle_core import parse_spec
-    from lle_core.inference import PeakMemoryTracker, model_capabilities
-    from lle_core.ops import crop_to, pad_to_multiple
+    from lle_core.inference import PeakMemoryTracker, forward_padded, model_capabilities
 
     case = InferenceCase(**payload["case"])
     height, width = int(payload["height"]), int(payload["width"])
@@ -142,12 +141,11 @@ def measure_case(payload: dict[str, Any]) -> dict[str, Any]:
         x = x.to(torch.bfloat16)
 
     def forward(inp: torch.Tensor, *, bf16_autocast: bool) -> torch.Tensor:
-        padded, size = pad_to_multiple(inp, caps.multiple_of, caps.min_size)
         context: AbstractContextManager[Any] = (
             torch.autocast("cpu", dtype=torch.bfloat16) if bf16_autocast else nullcontext()
         )
         with torch.inference_mode(), context:
-            return crop_to(model(padded), size, caps.scale)
+            return forward_padded(model, inp, caps)
 
     use_autocast = case.precision == "bf16" and case.autocast
     expected = (1, 3, height * caps.scale, width * caps.scale)

@@ -91,7 +91,7 @@ def measure_flops(spec: dict[str, Any], side: int = 256) -> float | None:
     from torch.utils.flop_counter import FlopCounterMode
 
     from lle_core import parse_spec
-    from lle_core.inference.loading import model_capabilities
+    from lle_core.inference.padding import model_capabilities
     from lle_core.ops import pad_to_multiple
 
     model = parse_spec("model", spec).build().eval()

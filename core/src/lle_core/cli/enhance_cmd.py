@@ -119,7 +119,7 @@ def check_runtime_arguments(model: Any, args: argparse.Namespace) -> None:
         ConfigError: The option is unusable (the message names it).
     """
     from lle_core.inference.api import check_dtype, resolve_device
-    from lle_core.inference.loading import model_capabilities
+    from lle_core.inference.padding import model_capabilities
 
     if args.overlap is not None and args.overlap < 0:
         raise ConfigError([("--overlap", f"must be >= 0 pixels, got {args.overlap}")])

@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 from lle_core.engine.config import RunConfig
-from lle_core.engine.validate import model_capabilities
 from lle_core.errors import ConfigError
+from lle_core.inference.padding import model_capabilities
 
 
 def autocast_dtype(cfg: RunConfig, model: nn.Module, device: torch.device) -> torch.dtype | None:

@@ -1,6 +1,7 @@
 """Validation during training: PSNR / SSIM of full images and, optionally, the loss.
 
-Images are reflect-padded to the model's ``multiple_of``, cropped back and clamped to ``[0, 1]``.
+Images run through the inference path (:func:`lle_core.inference.padding.forward_padded`:
+reflect-padded to the model's ``multiple_of``, cropped back) and are clamped to ``[0, 1]``.
 """
 
 from __future__ import annotations
@@ -12,36 +13,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from lle_core.inference.padding import forward_padded, model_capabilities
 from lle_core.ops import pad_to_multiple
-from lle_core.registry import Capabilities
-
-
-def model_capabilities(model: nn.Module) -> Capabilities:
-    """The capabilities an Enhancer declares, else those of its registry entry (or defaults)."""
-    caps = getattr(model, "capabilities", None)
-    if isinstance(caps, Capabilities):
-        return caps
-    spec = getattr(model, "lle_spec", None)
-    if spec is not None:
-        return spec.entry.capabilities
-    return Capabilities()
-
-
-@torch.no_grad()
-def run_padded(model: nn.Module, low: Tensor, caps: Capabilities) -> Tensor:
-    """``model(low)`` on a reflect-padded input, cropped back and clamped to ``[0, 1]``.
-
-    Args:
-        model: Inference model (eval mode).
-        low: ``(B, 3, H, W)`` in ``[0, 1]``.
-        caps: Its capabilities (``multiple_of``, ``min_size``, ``scale``).
-
-    Returns:
-        ``(B, 3, sH, sW)`` in ``[0, 1]``.
-    """
-    padded, (h, w) = pad_to_multiple(low, caps.multiple_of, caps.min_size)
-    out = model(padded)
-    return out[..., : h * caps.scale, : w * caps.scale].clamp(0.0, 1.0)
 
 
 def _metric_functions() -> dict[str, Callable[[Tensor, Tensor], Tensor]]:
@@ -92,7 +65,7 @@ def validate(
             high = item.get("high")
             ctx = autocast() if autocast is not None else contextlib.nullcontext()
             with ctx:
-                pred = run_padded(model, low, caps).float()
+                pred = forward_padded(model, low, caps).clamp(0.0, 1.0).float()
             if high is not None:
                 target = high.unsqueeze(0).to(device)
                 for name, fn in functions.items():

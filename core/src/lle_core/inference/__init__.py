@@ -15,7 +15,6 @@ from lle_core.inference.loading import (
     HOW_TO_GET_WEIGHTS,
     as_batch,
     load_weights_file,
-    model_capabilities,
     resolve_model,
 )
 from lle_core.inference.memory import (
@@ -23,7 +22,7 @@ from lle_core.inference.memory import (
     PeakMemoryTracker,
     measure_bytes_per_pixel,
 )
-from lle_core.inference.padding import crop_output, forward_padded
+from lle_core.inference.padding import crop_output, forward_padded, model_capabilities
 from lle_core.inference.tiling import (
     TilePlan,
     axis_spans,

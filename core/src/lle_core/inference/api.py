@@ -11,9 +11,9 @@ import torch
 from torch import Tensor, nn
 
 from lle_core.errors import ConfigError, TensorError
-from lle_core.inference.loading import ModelLike, as_batch, model_capabilities, resolve_model
+from lle_core.inference.loading import ModelLike, as_batch, resolve_model
 from lle_core.inference.memory import autocast_context, default_budget_mb, measure_bytes_per_pixel
-from lle_core.inference.padding import forward_padded
+from lle_core.inference.padding import forward_padded, model_capabilities
 from lle_core.inference.tiling import TilePlan, auto_tile_side, make_plan, tiled_forward
 from lle_core.registry import Capabilities
 

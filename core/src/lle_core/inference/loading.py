@@ -10,7 +10,6 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from lle_core.engine.validate import model_capabilities  # noqa: F401 - shared, re-exported
 from lle_core.errors import ImageReadError, ShapeError, TensorError, WeightsError
 from lle_core.spec import ComponentSpec, parse_spec
 

@@ -1,4 +1,8 @@
-"""Size handling: reflect-pad to what a model accepts, run it, crop the output back."""
+"""Size handling: reflect-pad to what a model accepts, run it, crop the output back.
+
+:func:`forward_padded` is the one pad/run/crop path: inference (:func:`lle_core.enhance`),
+validation during training, the conformance kit and the benchmarks all call it.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,17 @@ from torch import Tensor, nn
 from lle_core.errors import ShapeError
 from lle_core.ops import pad_to_multiple
 from lle_core.registry import Capabilities
+
+
+def model_capabilities(model: nn.Module) -> Capabilities:
+    """The capabilities an Enhancer declares, else those of its registry entry (or defaults)."""
+    caps = getattr(model, "capabilities", None)
+    if isinstance(caps, Capabilities):
+        return caps
+    spec = getattr(model, "lle_spec", None)
+    if spec is not None:
+        return spec.entry.capabilities
+    return Capabilities()
 
 
 def crop_output(y: Tensor, size: tuple[int, int], scale: int = 1) -> Tensor:

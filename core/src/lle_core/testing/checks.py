@@ -45,8 +45,8 @@ from hypothesis import given, settings
 from torch import Tensor, nn
 
 from lle_core.errors import ShapeError
+from lle_core.inference.padding import forward_padded, model_capabilities
 from lle_core.interfaces import Backbone, Enhancer, LossTerm, TrainingScheme
-from lle_core.ops import crop_to, pad_to_multiple
 from lle_core.registry import Entry, registries
 from lle_core.spec import parse_spec
 from lle_core.testing.gradients import check_trainable, gradient_problems, named_trainable
@@ -383,15 +383,16 @@ def _check_composite(entry: Entry, loss: LossTerm, inputs: dict[str, Tensor]) ->
 # ----------------------------------------------------------------------------------- model
 
 
-def _run_model(model: nn.Module, x: Tensor) -> Tensor:
-    caps = model.capabilities if isinstance(model, Enhancer) else None
-    multiple = caps.multiple_of if caps else 1
-    min_size = caps.min_size if caps else 1
-    scale = caps.scale if caps else 1
-    padded, size = pad_to_multiple(x, multiple, min_size)
-    with torch.no_grad():
-        out = model(padded)
-    return crop_to(out, size, scale)
+def _run_model(entry: Entry, model: nn.Module, x: Tensor) -> Tensor:
+    """Run ``model`` on the inference path (:func:`forward_padded`) without gradients.
+
+    A size error of the output is the ``shape`` rule's failure.
+    """
+    try:
+        with torch.no_grad():
+            return forward_padded(model, x, model_capabilities(model))
+    except ShapeError as err:
+        raise _fail(entry, "shape", str(err)) from None
 
 
 def check_model(name: str | Entry) -> None:
@@ -409,7 +410,7 @@ def check_model(name: str | Entry) -> None:
     def run(size: tuple[int, int]) -> None:
         h, w = size
         x = make_image("dark", h, w, batch=2, seed=h * 31 + w)
-        out = _run_model(model, x)
+        out = _run_model(entry, model, x)
         if tuple(out.shape) != (2, 3, h * scale, w * scale):
             raise _fail(
                 entry,
@@ -428,7 +429,7 @@ def check_model(name: str | Entry) -> None:
 
     run()
     for h, w in AWKWARD_SIZES[1:]:
-        black = _run_model(model, make_image("black", h, w))
+        black = _run_model(entry, model, make_image("black", h, w))
         if not torch.isfinite(black).all() or black.min() < 0 or black.max() > 1:
             raise _fail(
                 entry,
@@ -437,11 +438,11 @@ def check_model(name: str | Entry) -> None:
             )
 
     x = make_image("smooth", 20, 24, batch=3, seed=7)
-    together = _run_model(model, x)
-    again = _run_model(model, x)
+    together = _run_model(entry, model, x)
+    again = _run_model(entry, model, x)
     if not torch.equal(together, again):
         raise _fail(entry, "deterministic", "two eval forwards of the same input differ")
-    alone = torch.cat([_run_model(model, x[i : i + 1]) for i in range(3)])
+    alone = torch.cat([_run_model(entry, model, x[i : i + 1]) for i in range(3)])
     # Batched and single-image convolutions may take different kernels: allow float noise.
     if not torch.allclose(together, alone, atol=BATCH_TOLERANCE, rtol=0):
         diff = (together - alone).abs().max().item()
