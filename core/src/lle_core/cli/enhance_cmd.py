@@ -103,6 +103,12 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--onnx", metavar="FILE", help="ONNX file for --backend onnxruntime")
     p.add_argument(
+        "--plain",
+        action="store_true",
+        help="run the plain eager float32 model, without the fast path its capabilities "
+        "declare (folded layers, channels_last, bfloat16, compile); also LLE_PLAIN=1",
+    )
+    p.add_argument(
         "--overwrite",
         action="store_true",
         help="allow an output to replace its own input (enhance in place); without it an "
@@ -153,8 +159,9 @@ def model_from_args(args: argparse.Namespace) -> Any:
         ConfigError: Nothing names a model.
         WeightsError: The model needs weights and none were given.
     """
+    from lle_core.engine.checkpoint import load_model
     from lle_core.engine.config import _parse_overrides
-    from lle_core.inference import load_weights_file, resolve_model
+    from lle_core.inference import model_for_inference
     from lle_core.spec import load_config_file
 
     sets = dict(_parse_overrides(getattr(args, "set", None) or []))
@@ -170,17 +177,13 @@ def model_from_args(args: argparse.Namespace) -> Any:
         spec = {**({"type": spec} if isinstance(spec, str) else dict(spec)), **sets}
     if spec is None:
         if args.weights:
-            if sets:
-                from lle_core.engine.checkpoint import load_model
-
-                return load_model(args.weights, overrides=sets)
-            return load_weights_file(args.weights)
+            return load_model(args.weights, overrides=sets or None)
         return _default_pretrained(sets)
     if isinstance(args.model, str) and not args.weights and not args.config:
         pretrained = _named_pretrained(args.model, sets)
         if pretrained is not None:
             return pretrained
-    return resolve_model(spec, args.weights)
+    return model_for_inference(spec, args.weights)
 
 
 def _named_pretrained(name: str, sets: dict[str, Any]) -> Any:
@@ -363,12 +366,40 @@ def backend_model(args: argparse.Namespace) -> Any:
     return OnnxEnhancer(args.onnx)
 
 
-def run_enhance(args: argparse.Namespace) -> int:
-    """Enhance every input with a progress bar; print where the results are.
+def _rate_column() -> Any:
+    """A rich progress column showing images per second."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
 
-    Inputs that cannot be read or enhanced are skipped and listed at the end (exit code 1);
-    a write failure (full disk, permissions) stops the run. Returns the exit code.
+    class RateColumn(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:.2f} img/s" if speed else "- img/s", style="progress.data.speed")
+
+    return RateColumn()
+
+
+#: Images decoded ahead of the one being enhanced (memory: one decoded image each).
+READ_AHEAD = 2
+#: Results waiting to be encoded and written in the background before compute waits.
+WRITE_BEHIND = 2
+
+
+def run_enhance(args: argparse.Namespace) -> int:
+    """Enhance every input with a progress bar; print where the results are and a summary.
+
+    Decoding and encoding overlap with compute: a small thread pool reads the next
+    :data:`READ_AHEAD` images while one is enhanced, and a single writer thread encodes and
+    writes results atomically (:func:`lle_core.io.write_image`) in the background. Inputs that
+    cannot be read or enhanced are skipped and listed at the end (exit code 1); a write
+    failure (full disk, permissions) stops the run (no later result is written). Returns the
+    exit code.
     """
+    import threading
+    import time
+    from collections import deque
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -379,7 +410,7 @@ def run_enhance(args: argparse.Namespace) -> int:
     )
 
     from lle_core.cli.main import error_message
-    from lle_core.inference import enhance
+    from lle_core.inference import as_batch, enhance
     from lle_core.io import write_image
 
     console = Console(stderr=True)
@@ -399,53 +430,110 @@ def run_enhance(args: argparse.Namespace) -> int:
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        _rate_column(),
         TimeRemainingColumn(),
     )
     failed: list[tuple[Path, str]] = []
     written = 0
-    with Progress(*columns, console=console, transient=False) as bar:
-        task = bar.add_task(f"enhancing with {name}", total=len(inputs))
-        tiles = bar.add_task("tiles", total=1, visible=False)
+    stop = threading.Event()  # set by the first failed write: later writes do nothing
 
-        def on_tile(done: int, total: int) -> None:
-            if total > 1:  # only large images are tiled: show their tile progress
-                bar.update(tiles, completed=done, total=total, visible=done < total)
+    def write(dst: Path, image: Any) -> bool:
+        if stop.is_set():
+            return False
+        try:
+            write_image(dst, image)
+        except OSError:
+            stop.set()
+            raise
+        return True
 
-        for src, dst in zip(inputs, targets, strict=True):
-            bar.update(task, description=f"{name}: {src.name}")
+    def collect(pending: deque[tuple[Path, Future[bool]]], keep: int) -> None:
+        """Wait until at most ``keep`` writes are pending; a failed write stops the run."""
+        nonlocal written
+        while len(pending) > keep:
+            dst, fut = pending.popleft()
             try:
-                out = enhance(
-                    model,
-                    src,
-                    device=args.device,
-                    tile=tile,
-                    overlap=args.overlap,
-                    max_memory_mb=args.max_memory_mb,
-                    dtype=args.dtype,
-                    progress=on_tile,
-                )
-            except (ConfigError, WeightsError):
-                raise  # the same for every file: stop at once
-            except Exception as err:  # this file only: skip it, report it at the end
-                if getattr(args, "traceback", False):
-                    console.print_exception()
-                detail = error_message(err)
-                if not isinstance(err, LLEError | OSError | MemoryError):
-                    detail = f"{type(err).__name__}: {detail}"
-                failed.append((src, detail))
-                bar.advance(task)
-                continue
-            try:
-                write_image(dst, out[0])
+                ok = fut.result()
             except OSError as err:
                 raise OutputError(
                     f"cannot write {dst}: {err.strerror or err} ({written} image(s) written "
                     "before; no partial file is left)"
                 ) from None
-            written += 1
-            bar.advance(task)
+            written += int(ok)
+
+    def skip(src: Path, err: BaseException) -> None:
+        if getattr(args, "traceback", False):
+            console.print_exception()
+        detail = error_message(err)
+        if not isinstance(err, LLEError | OSError | MemoryError):
+            detail = f"{type(err).__name__}: {detail}"
+        failed.append((src, detail))
+
+    plain = True if getattr(args, "plain", False) else None
+    start = time.perf_counter()
+    readers = ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="lle-read")
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lle-write")
+    reads: deque[Future[Any]] = deque()
+    writes: deque[tuple[Path, Future[bool]]] = deque()
+    try:
+        with Progress(*columns, console=console, transient=False) as bar:
+            task = bar.add_task(f"enhancing with {name}", total=len(inputs))
+            tiles = bar.add_task("tiles", total=1, visible=False)
+
+            def on_tile(done: int, total: int) -> None:
+                if total > 1:  # only large images are tiled: show their tile progress
+                    bar.update(tiles, completed=done, total=total, visible=done < total)
+
+            queue = iter(inputs)
+            for src in inputs[:READ_AHEAD]:
+                reads.append(readers.submit(as_batch, next(queue)))
+            for src, dst in zip(inputs, targets, strict=True):
+                bar.update(task, description=f"{name}: {src.name}")
+                future = reads.popleft()
+                nxt = next(queue, None)
+                if nxt is not None:
+                    reads.append(readers.submit(as_batch, nxt))
+                try:
+                    batch, _ = future.result()
+                    out = enhance(
+                        model,
+                        batch,
+                        device=args.device,
+                        tile=tile,
+                        overlap=args.overlap,
+                        max_memory_mb=args.max_memory_mb,
+                        dtype=args.dtype,
+                        progress=on_tile,
+                        plain=plain,
+                    )
+                    del batch
+                except (ConfigError, WeightsError):
+                    raise  # the same for every file: stop at once
+                except Exception as err:  # this file only: skip it, report it at the end
+                    skip(src, err)
+                    bar.advance(task)
+                    continue
+                writes.append((dst, writer.submit(write, dst, out[0])))
+                del out
+                collect(writes, WRITE_BEHIND)
+                bar.advance(task)
+            collect(writes, 0)
+    finally:
+        stop_pending = [f for f in reads] + [f for _, f in writes]
+        for f in stop_pending:
+            f.cancel()
+        if writes:  # stopped early (write failure, Ctrl-C): later results are not written
+            stop.set()
+        readers.shutdown(wait=True, cancel_futures=True)
+        writer.shutdown(wait=True, cancel_futures=True)
+    seconds = time.perf_counter() - start
     where = targets[0] if len(targets) == 1 else out_arg
     console.print(f"wrote {written} image(s) to {where}", soft_wrap=True)
+    rate = len(inputs) / seconds if seconds > 0 else 0.0
+    console.print(
+        f"{len(inputs)} image(s), {len(failed)} failed, {seconds:.1f} s, {rate:.2f} images/s",
+        soft_wrap=True,
+    )
     if failed:  # one line per file (soft_wrap: never broken inside a path)
         console.print(f"[red]{len(failed)} of {len(inputs)} input(s) failed:[/]")
         for src, detail in failed:

@@ -326,6 +326,7 @@ def run_demo(opts: DemoOptions) -> DemoResult:
 
 def _run_demo(opts: DemoOptions, start: float) -> DemoResult:
     from lle_core.engine import train
+    from lle_core.engine.checkpoint import load_model
     from lle_core.evaluation import (
         comparison_rows,
         evaluate,
@@ -333,7 +334,6 @@ def _run_demo(opts: DemoOptions, start: float) -> DemoResult:
         write_comparison_grid,
         write_json,
     )
-    from lle_core.inference import load_weights_file
 
     out = Path(opts.out)
     prepare_out_dir(out)
@@ -351,7 +351,7 @@ def _run_demo(opts: DemoOptions, start: float) -> DemoResult:
     train_seconds = time.perf_counter() - t0
     weights = Path(run.best_checkpoint or run.latest_checkpoint)
 
-    model = load_weights_file(weights)
+    model = load_model(weights)
     common: dict[str, Any] = {"gt_mean": True, "keep_outputs": 4}
     results = [evaluate(model, test_root, **common)]
     results += evaluate_baselines(list(BASELINE_NAMES), test_root, **common)

@@ -19,7 +19,8 @@ __getattr__, __dir__, _LAZY_NAMES = lazy_exports(__name__, {
     "lle_core.engine.run": ("RunResult", "Run"),
     "lle_core.engine.config": ("RunConfig", "load_run_config", "validate_run_config"),
     "lle_core.engine.checkpoint": (
-        "save_checkpoint", "load_model", "load_weights", "load_state", "checkpoint_spec",
+        "save_checkpoint", "load_model", "load_weights", "read_checkpoint", "load_state",
+        "checkpoint_spec",
     ),
     "lle_core.engine.schemes": ("SupervisedScheme", "UnsupervisedScheme"),
 })

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from lle_core.errors import ConfigError, DatasetError, LLEError, ShapeError, WeightsError
 from lle_core.evaluation.pairs import Pair, as_pairs
-from lle_core.inference import enhance, resolve_model
+from lle_core.inference import enhance, model_for_inference
 from lle_core.inference.loading import ModelLike
 
 PROTOCOL = (
@@ -179,7 +179,7 @@ def evaluate(
         DatasetError: No item could be evaluated; or, with ``on_error="raise"``, an item that
             cannot be evaluated (unreadable image, size mismatch, NaN).
     """
-    net = resolve_model(model, weights)
+    net = model_for_inference(model, weights)
     pairs = as_pairs(data)
     total = len(pairs) if isinstance(pairs, Sized) else 0
     if max_images is not None and total:

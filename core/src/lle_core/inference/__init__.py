@@ -1,8 +1,8 @@
 """Inference: :func:`enhance` with automatic padding and memory-bounded tiled inference.
 
 * :func:`enhance` — path / PIL / tensor in, enhanced ``[0, 1]`` tensor out.
-* :func:`resolve_model` — a name, spec or module (plus optional weights) to a model; refuses
-  architectures that need weights when none are given.
+* :func:`model_for_inference` — a name, spec or module (plus optional weights) to a model;
+  refuses architectures that need weights when none are given.
 * :func:`forward_padded` — reflect-pad to ``multiple_of``, run, crop back (scale-aware).
 * :func:`tiled_forward`, :func:`make_plan`, :class:`TilePlan` — tiling with raised-cosine
   blending; :func:`measure_bytes_per_pixel` — the memory probe behind ``tile="auto"``.
@@ -14,8 +14,7 @@ from lle_core.inference.api import enhance, plan_tiling
 from lle_core.inference.loading import (
     HOW_TO_GET_WEIGHTS,
     as_batch,
-    load_weights_file,
-    resolve_model,
+    model_for_inference,
 )
 from lle_core.inference.memory import (
     DEFAULT_MAX_MEMORY_MB,
@@ -44,11 +43,10 @@ __all__ = [
     "default_overlap",
     "enhance",
     "forward_padded",
-    "load_weights_file",
     "make_plan",
     "measure_bytes_per_pixel",
     "model_capabilities",
+    "model_for_inference",
     "plan_tiling",
-    "resolve_model",
     "tiled_forward",
 ]

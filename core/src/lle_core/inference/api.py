@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from lle_core.errors import ConfigError, TensorError
-from lle_core.inference.loading import ModelLike, as_batch, resolve_model
+from lle_core.inference.loading import ModelLike, as_batch, model_for_inference
 from lle_core.inference.memory import autocast_context, default_budget_mb, measure_bytes_per_pixel
 from lle_core.inference.padding import forward_padded, model_capabilities
 from lle_core.inference.tiling import TilePlan, auto_tile_side, make_plan, tiled_forward
@@ -185,7 +185,7 @@ def enhance(
         >>> out.shape  # doctest: +SKIP
         torch.Size([3, 30, 41])
     """
-    net = resolve_model(model, weights)
+    net = model_for_inference(model, weights)
     caps = model_capabilities(net)
     name = getattr(getattr(net, "lle_spec", None), "name", type(net).__name__)
     run_dtype = check_dtype(dtype, caps, name)

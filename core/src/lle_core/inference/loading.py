@@ -1,4 +1,8 @@
-"""Turning what a user names into a model ready for inference, and images into batches."""
+"""Turning what a user names into a model ready for inference, and images into batches.
+
+:func:`model_for_inference` is the one entry point from a name, spec, module and/or weights
+file to a model; :func:`as_batch` turns paths, PIL images, arrays and tensors into a batch.
+"""
 
 from __future__ import annotations
 
@@ -25,57 +29,39 @@ HOW_TO_GET_WEIGHTS = (
 )
 
 
-def load_weights_file(path: str | Path, model: ModelLike | None = None) -> nn.Module:
-    """Build the model a checkpoint records and load its weights.
-
-    ``path`` is a ``.safetensors`` checkpoint written by the engine, a checkpoint name or a
-    run directory (its ``best``, else ``latest``); see
-    :func:`lle_core.engine.checkpoint.load_model`. When ``model`` names a component too, it
-    must be the one the checkpoint records (a mismatch is an error, not a silent surprise);
-    parameters given with it (a spec mapping) override the recorded ones, e.g.
-    ``{"type": "neid.model", "mode": "field_to_command"}``.
-
-    Raises:
-        CheckpointError: Missing file or not an lle checkpoint.
-        WeightsError: The checkpoint holds another model than ``model`` names.
-    """
-    from lle_core.engine.checkpoint import load_model
-
-    overrides: dict[str, Any] = {}
-    if isinstance(model, Mapping):
-        overrides = {k: v for k, v in model.items() if k != "type"}
-    elif isinstance(model, ComponentSpec):
-        overrides = dict(model.params.model_dump(exclude_defaults=True))
-    built = load_model(path, overrides=overrides or None)
-    if model is not None and not isinstance(model, nn.Module):
-        wanted = parse_spec("model", model).name
-        got = getattr(getattr(built, "lle_spec", None), "name", None)
-        if got is not None and got != wanted:
-            raise WeightsError(
-                f"weights file {path} holds a {got!r} model, but {wanted!r} was asked for; "
-                "drop --model (the checkpoint records its model) or pass matching weights"
-            )
-    return built
-
-
-def resolve_model(model: ModelLike | None, weights: str | Path | None = None) -> nn.Module:
-    """Return a built model for inference.
+def model_for_inference(
+    model: ModelLike | None, weights: str | Path | None = None
+) -> nn.Module:
+    """Return a built model for inference: the one entry point from what a user names.
 
     Args:
         model: A built ``nn.Module`` (returned as is, or loaded with ``weights``), a name,
             spec mapping or :class:`ComponentSpec` built via the registry, or ``None`` when
             ``weights`` names a checkpoint (which records its model).
-        weights: Optional weights file (a checkpoint written by the engine).
+        weights: Optional ``.safetensors`` checkpoint written by the engine, a checkpoint name
+            or a run directory (its ``best``, else ``latest``). With a named ``model`` it must
+            hold that model (a mismatch is an error, not a silent surprise); parameters given
+            with it (a spec mapping) override the recorded ones, e.g.
+            ``{"type": "neid.model", "mode": "field_to_command"}``.
 
     Raises:
         WeightsError: ``model`` names an architecture whose capabilities say it needs
-            weights and none were given (never random weights silently), or the weights do
-            not fit.
+            weights and none were given (never random weights silently), the weights do
+            not fit, or they hold another model than ``model`` names.
+        CheckpointError: Missing file or not an lle checkpoint.
+
+    The loaders underneath, by what they start from (all in :mod:`lle_core.engine.checkpoint`):
+    :func:`~lle_core.engine.checkpoint.read_checkpoint` (a file -> tensors and metadata),
+    :func:`~lle_core.engine.checkpoint.load_weights` (tensors -> into an existing module,
+    strict) and :func:`~lle_core.engine.checkpoint.load_model` (a file -> the model it
+    records, weights loaded).
     """
+    from lle_core.engine.checkpoint import load_model
+
     if model is None:
         if weights is None:
             raise ValueError("no model given: pass a model, a model name or weights=")
-        return load_weights_file(weights)
+        return load_model(weights)
     if isinstance(model, nn.Module):
         from lle_core.weights import mark_weights, warn_if_random
 
@@ -88,7 +74,7 @@ def resolve_model(model: ModelLike | None, weights: str | Path | None = None) ->
         warn_if_random(model)
         return model
     if weights is not None:
-        return load_weights_file(weights, model)
+        return _checkpoint_model(weights, model)
     spec = parse_spec("model", model)
     if spec.entry.capabilities.needs_weights:
         raise WeightsError(
@@ -98,6 +84,28 @@ def resolve_model(model: ModelLike | None, weights: str | Path | None = None) ->
     built = spec.build()
     if not isinstance(built, nn.Module):
         raise TypeError(f"model {spec.name!r} built a {type(built).__name__}, not an nn.Module")
+    return built
+
+
+def _checkpoint_model(
+    path: str | Path, model: str | Mapping[str, Any] | ComponentSpec
+) -> nn.Module:
+    """The model a checkpoint records, checked against (and parametrised by) ``model``."""
+    from lle_core.engine.checkpoint import load_model
+
+    overrides: dict[str, Any] = {}
+    if isinstance(model, Mapping):
+        overrides = {k: v for k, v in model.items() if k != "type"}
+    elif isinstance(model, ComponentSpec):
+        overrides = dict(model.params.model_dump(exclude_defaults=True))
+    built = load_model(path, overrides=overrides or None)
+    wanted = parse_spec("model", model).name
+    got = getattr(getattr(built, "lle_spec", None), "name", None)
+    if got is not None and got != wanted:
+        raise WeightsError(
+            f"weights file {path} holds a {got!r} model, but {wanted!r} was asked for; "
+            "drop --model (the checkpoint records its model) or pass matching weights"
+        )
     return built
 
 
