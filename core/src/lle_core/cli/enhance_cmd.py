@@ -380,9 +380,9 @@ def _rate_column() -> Any:
 
 
 #: Images decoded ahead of the one being enhanced (memory: one decoded image each).
-READ_AHEAD = 2
-#: Results waiting to be encoded and written in the background before compute waits.
-WRITE_BEHIND = 2
+READ_AHEAD = 1
+#: Results being encoded and written in the background while the next image is enhanced.
+WRITE_BEHIND = 1
 
 
 def run_enhance(args: argparse.Namespace) -> int:
@@ -485,8 +485,9 @@ def run_enhance(args: argparse.Namespace) -> int:
                     bar.update(tiles, completed=done, total=total, visible=done < total)
 
             queue = iter(inputs)
-            for src in inputs[:READ_AHEAD]:
-                reads.append(readers.submit(as_batch, next(queue)))
+            for first in inputs[:READ_AHEAD]:
+                reads.append(readers.submit(as_batch, first))
+                next(queue)
             for src, dst in zip(inputs, targets, strict=True):
                 bar.update(task, description=f"{name}: {src.name}")
                 future = reads.popleft()
@@ -519,8 +520,7 @@ def run_enhance(args: argparse.Namespace) -> int:
                 bar.advance(task)
             collect(writes, 0)
     finally:
-        stop_pending = [f for f in reads] + [f for _, f in writes]
-        for f in stop_pending:
+        for f in [*reads, *(f for _, f in writes)]:
             f.cancel()
         if writes:  # stopped early (write failure, Ctrl-C): later results are not written
             stop.set()

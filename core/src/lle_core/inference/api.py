@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from lle_core.errors import ConfigError, TensorError
+from lle_core.inference.fast import fast_model
 from lle_core.inference.loading import ModelLike, as_batch, model_for_inference
 from lle_core.inference.memory import autocast_context, default_budget_mb, measure_bytes_per_pixel
 from lle_core.inference.padding import forward_padded, model_capabilities
@@ -140,6 +142,7 @@ def enhance(
     max_memory_mb: float | None = None,
     dtype: torch.dtype | str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    plain: bool | None = None,
 ) -> Tensor:
     """Enhance an image or a batch with any registered model.
 
@@ -166,6 +169,10 @@ def enhance(
         dtype: ``torch.bfloat16``/``"bfloat16"`` to run under autocast (only if the model
             lists it in ``capabilities.dtypes``); ``None`` for float32.
         progress: ``progress(done, total)`` called after each tile.
+        plain: ``True`` runs the model's own eager float32 forward; ``False``/``None``
+            (default; ``LLE_PLAIN=1`` makes ``None`` plain) runs its fast copy with the
+            optimisations its ``capabilities.fast_path`` declares
+            (:mod:`lle_core.inference.fast`).
 
     Raises:
         TensorError: The input is empty, holds NaN/Inf or values outside ``[0, 1]`` (see
@@ -193,6 +200,7 @@ def enhance(
         raise ConfigError([("overlap", f"must be >= 0 pixels, got {overlap}")])
     dev = resolve_device(net, device)
     net = net.to(dev).eval()
+    run = fast_model(net, caps, dev, plain=plain)
     x, squeeze = as_batch(image_or_batch)
     x = x.to(dev)
     with torch.no_grad(), autocast_context(dev, run_dtype):
@@ -206,12 +214,15 @@ def enhance(
             dtype=run_dtype,
         )
         if plan is None:
-            y = forward_padded(net, x, caps).float()
+            y = forward_padded(run, x, caps).float()
             if progress is not None:
                 progress(1, 1)
         else:
-            y = tiled_forward(net, x, caps, plan, progress=progress)
-    bad = int((~torch.isfinite(y)).sum())
+            y = tiled_forward(run, x, caps, plan, progress=progress)
+    lo, hi = torch.aminmax(y)  # one pass; NaN/Inf show in the extremes
+    bad = 0 if math.isfinite(float(lo)) and math.isfinite(float(hi)) else int(
+        (~torch.isfinite(y)).sum()
+    )
     if bad:
         raise TensorError(
             f"model {name} produced {bad} NaN or infinite value(s) in its output of shape "

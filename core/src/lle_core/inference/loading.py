@@ -6,6 +6,7 @@ file to a model; :func:`as_batch` turns paths, PIL images, arrays and tensors in
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -136,15 +137,15 @@ def check_image_tensor(x: Tensor, *, what: str = "image") -> None:
     shape = tuple(x.shape)
     if x.numel() == 0:
         raise TensorError(f"{what} of shape {shape} is empty (a batch needs B, H, W >= 1)")
-    finite = torch.isfinite(x)
-    if not bool(finite.all()):
+    lo, hi = (float(v) for v in torch.aminmax(x))  # one pass; NaN/Inf show in the extremes
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        finite = torch.isfinite(x)
         nan = int(torch.isnan(x).sum())
         inf = int((~finite).sum()) - nan
         raise TensorError(
             f"{what} of shape {shape} holds {nan} NaN and {inf} infinite value(s); models "
             "spread them over their receptive field, so lle refuses them"
         )
-    lo, hi = float(x.min()), float(x.max())
     if lo < -1e-4 or hi > 1 + 1e-4:
         raise TensorError(
             f"{what} values must be in [0, 1], got [{lo:.4g}, {hi:.4g}] (shape {shape}); "

@@ -19,7 +19,7 @@ from typing import ClassVar, Literal
 
 import torch
 from pydantic import Field, model_validator
-from torch import Tensor
+from torch import Tensor, nn
 
 from lle_auxnet import PAPER
 from lle_auxnet.blocks import IlluminationEstimator, InceptionDilatedStem, SelfCalibrator
@@ -92,6 +92,7 @@ class AuxNet(Enhancer):
         dtypes=("float32", "bfloat16"),
         needs_ground_truth=False,
         needs_weights=True,
+        fast_path=("fold", "channels_last", "bfloat16"),
     )
     training_only_prefixes: ClassVar[tuple[str, ...]] = ("calibrator.",)
 
@@ -209,6 +210,36 @@ class AuxNet(Enhancer):
             "illumination": illuminations[-1],
             "calibrated_input": v,
         }
+
+    # -- fast inference copy (lle_core.inference.fast) ----------------------------------
+    def fast_inference(self, options: tuple[str, ...]) -> nn.Module:
+        """A fused inference-only copy (see :mod:`lle_auxnet.fast`); ``self`` is unchanged.
+
+        Args:
+            options: The usable ``fast_path`` options (``fold`` is always applied here;
+                ``channels_last``, ``bfloat16``).
+        """
+        from lle_auxnet.blocks import fold_batch_norm
+        from lle_auxnet.fast import FastAuxNet
+
+        stem = []
+        for branch in self.stem.branches:
+            convs = [m for m in branch.modules() if isinstance(m, nn.Conv2d)]
+            stem.append([(c.weight, c.bias, int(c.padding[0]), c.dilation[0]) for c in convs])
+        est = self.illumination
+        mid_w, mid_b = est.conv_mid.weight, est.conv_mid.bias
+        if isinstance(est.bn_mid, nn.BatchNorm2d):
+            mid_w, mid_b = fold_batch_norm(est.conv_mid, est.bn_mid)
+        convs3 = [(est.conv_in.weight, est.conv_in.bias), (mid_w, mid_b),
+                  (est.conv_out.weight, est.conv_out.bias)]
+        return FastAuxNet(
+            stem,
+            convs3,
+            floor=self.floor,
+            stem_once=self.fe_wiring == "once",
+            channels_last="channels_last" in options,
+            bfloat16="bfloat16" in options,
+        )
 
     # -- bookkeeping ----------------------------------------------------------------------
     def inference_parameter_count(self) -> int:
