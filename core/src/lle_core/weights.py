@@ -251,6 +251,7 @@ def export_weight_set(
     target = folder / f"{name}.safetensors"
     tmp = folder / f".{name}.safetensors.tmp"
     save_file(state, str(tmp), metadata={"format": "pt", "lle_model_spec": json.dumps(spec)})
+    os.chmod(tmp, 0o644)  # package data: readable by everyone who installs it
     os.replace(tmp, target)
     record = WeightSet(
         model=spec, file=f"{WEIGHTS_DIR}/{name}.safetensors", sha256=sha256_of(target),

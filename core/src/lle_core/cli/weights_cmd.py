@@ -77,7 +77,8 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(soft_wrap=not sys.stdout.isatty())
+    tty = sys.stdout.isatty()
+    console = Console(soft_wrap=not tty, width=None if tty else 160)
     table = Table(title="pretrained weight sets (LOL-v1 eval15, project protocol)")
     for col in ("name", "model", "PSNR", "SSIM", "PSNR GT-mean", "SSIM GT-mean", "MP/s",
                 "stored as"):
