@@ -91,3 +91,33 @@ def test_fold_handles_conv_without_bias():
         ref = seq(x)
         assert fold_sequential_batch_norms(seq) == 1
         assert (seq(x) - ref).abs().max() < 1e-5
+
+
+class WideContext(nn.Module):
+    """A local model declaring a large receptive field (like HF2's VGG16 relu5_3)."""
+
+    capabilities = Capabilities(receptive_field=100, needs_weights=False)
+    inference_bytes_per_pixel = 1000.0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * 0.5
+
+
+def test_a_budget_below_a_quarter_of_full_context_tiles_shrinks_the_overlap():
+    import pytest
+
+    from lle_core.inference import plan_tiling
+    from lle_core.inference.tiling import default_overlap
+
+    model = WideContext()
+    caps = model.capabilities
+    x = torch.zeros(1, 3, 1000, 1000)
+    full = default_overlap(caps)  # 250 px: tiles of 500 px need 250 MB at 1000 B/px
+    roomy = plan_tiling(model, x, caps, max_memory_mb=100)  # 323-px side: within 4x
+    assert roomy is not None and roomy.overlap == full and roomy.tile == 2 * full
+    with pytest.warns(UserWarning, match="over 4x"):
+        tight = plan_tiling(model, x, caps, max_memory_mb=20)  # 144-px side
+    assert tight is not None and tight.overlap < full
+    assert tight.tile * tight.tile * 1000 <= 20 * 2**20
+    explicit = plan_tiling(model, x, caps, max_memory_mb=20, overlap=full)
+    assert explicit is not None and explicit.overlap == full  # an explicit overlap is kept

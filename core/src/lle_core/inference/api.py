@@ -16,7 +16,13 @@ from lle_core.inference.fast import fast_model
 from lle_core.inference.loading import ModelLike, as_batch, model_for_inference
 from lle_core.inference.memory import autocast_context, default_budget_mb, measure_bytes_per_pixel
 from lle_core.inference.padding import forward_padded, model_capabilities
-from lle_core.inference.tiling import TilePlan, auto_tile_side, make_plan, tiled_forward
+from lle_core.inference.tiling import (
+    TilePlan,
+    auto_tile_side,
+    default_overlap,
+    make_plan,
+    tiled_forward,
+)
 from lle_core.registry import Capabilities
 
 TileArg = int | Literal["auto", "off"] | None
@@ -116,7 +122,20 @@ def plan_tiling(
                 stacklevel=3,
             )
             return None
-        plan = make_plan(auto_tile_side(bpp, b, budget, caps), overlap, caps)
+        side = auto_tile_side(bpp, b, budget, caps)
+        full = default_overlap(caps)
+        if overlap is None and full > side:  # full-context tiles need > 4x the budget
+            plan = make_plan(side, side // 2, caps)
+            warnings.warn(
+                f"model {name}: tiles with its full context (overlap {full} px) would need "
+                f"{bpp * b * (2 * full) ** 2 / 2**20:.0f} MiB, over 4x the "
+                f"{budget / 2**20:.0f} MiB budget; using overlap {plan.overlap} px (seams "
+                "may differ slightly from the whole image; raise --max-memory-mb or give "
+                "--overlap to choose)",
+                stacklevel=3,
+            )
+            return plan if plan.tile < max(h, w) else None
+        plan = make_plan(side, overlap, caps)
         if plan.tile < 2 * plan.overlap:  # below this most pixels are computed 3+ times
             plan = make_plan(2 * plan.overlap, plan.overlap, caps)
         return plan if plan.tile < max(h, w) else None
