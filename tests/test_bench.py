@@ -30,7 +30,7 @@ def test_retarget_keeps_crop_and_points_at_bench_data(tmp_path: Path) -> None:
     assert low_only["root"] == str(tmp_path / "lol" / "low")
     synth = DataPlan("synthetic", tmp_path / "clean", tmp_path / "test", seed=7)
     spec = retarget_train_data({"type": "core.paired_folder", "crop": 96}, synth)
-    assert spec == {"type": "dln.synthetic", "root": str(tmp_path / "clean"), "seed": 7,
+    assert spec == {"type": "core.synthetic", "root": str(tmp_path / "clean"), "seed": 7,
                     "crop": 96}
 
 

@@ -1,4 +1,4 @@
-"""The demo: synthetic pairs (range, darker, reproducible, noise) and short end-to-end runs."""
+"""The demo: clean photos, charts and short end-to-end runs (synthesis: test_synthesis.py)."""
 
 from __future__ import annotations
 
@@ -12,66 +12,11 @@ from PIL import Image
 from lle_core.cli.main import main
 from lle_core.demo import images as demo_images
 from lle_core.demo.plot import line_chart, smooth
-from lle_core.demo.synthesis import (
-    SynthesisConfig,
-    add_sensor_noise,
-    darken,
-    dim_colour,
-    linear_to_srgb,
-    srgb_to_linear,
-)
 from lle_core.errors import ConfigError
 
 
 def _clean(seed=0, h=40, w=48):
     return demo_images.procedural_photo(seed, h, w)
-
-
-def test_darken_range_levels_and_darker_than_target():
-    clean = _clean()
-    for seed in range(5):
-        low, params = darken(clean, seed=seed)
-        assert low.shape == clean.shape and low.dtype == torch.float32
-        assert float(low.min()) >= 0 and float(low.max()) <= 1
-        torch.testing.assert_close(low, torch.round(low * 255) / 255)  # 8-bit levels
-        assert float(low.mean()) < 0.8 * float(clean.mean())
-        assert 0.5 <= params["beta"] <= 1 and 1.5 <= params["gamma"] <= 5
-        assert 0.9 <= params["alpha"] <= 1 and 300 <= params["photons"] <= 3000
-
-
-def test_darken_is_reproducible_from_the_seed():
-    clean = _clean(1)
-    a, pa = darken(clean, seed=7)
-    b, pb = darken(clean, seed=7)
-    c, _ = darken(clean, seed=8)
-    assert torch.equal(a, b) and pa == pb
-    assert not torch.equal(a, c)
-    g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
-    assert torch.equal(darken(clean, generator=g1)[0], darken(clean, generator=g2)[0])
-
-
-def test_noise_is_added_and_unbiased_in_linear_light():
-    clean = torch.full((3, 64, 64), 0.5)
-    quiet, _ = darken(clean, seed=0, config=SynthesisConfig(noise=False, quantize=False))
-    noisy, _ = darken(clean, seed=0, config=SynthesisConfig(quantize=False))
-    assert float(quiet.std()) < 1e-6  # a flat image stays flat without noise
-    assert float(noisy.std()) > 1e-3
-    x = torch.full((3, 128, 128), 0.3)
-    g = torch.Generator().manual_seed(0)
-    out = add_sensor_noise(x, photons=500.0, read_noise=1e-3, generator=g)
-    lin_in, lin_out = srgb_to_linear(x).mean(), srgb_to_linear(out).mean()
-    assert abs(float(lin_out - lin_in)) < 0.02 * float(lin_in)
-    # shot noise: the variance in linear light is about mean / photons
-    assert float(srgb_to_linear(out).var()) == pytest.approx(float(lin_in) / 500, rel=0.2)
-
-
-def test_srgb_round_trip_and_dimming_semantics():
-    x = torch.rand(3, 8, 8)
-    torch.testing.assert_close(linear_to_srgb(srgb_to_linear(x)), x, atol=1e-5, rtol=0)
-    grey = dim_colour(x, saturation=0.0, contrast=1.0)
-    torch.testing.assert_close(grey[0], grey[1], atol=1 / 255, rtol=0)
-    flat = dim_colour(x, saturation=1.0, contrast=0.0)
-    assert float(flat.std()) < 1 / 255
 
 
 def test_procedural_photos_are_deterministic_and_fallback_works(monkeypatch):

@@ -41,6 +41,8 @@ COMPONENTS: tuple[tuple[str, str, str, dict[str, Any] | None], ...] = (
      {"root": "{paired_dir}", "crop": 8, "flip": True, "rot90": True}),
     ("dataset", "unpaired_folder", "lle_core.data.folders:UnpairedFolderDataset",
      {"root": "{low_dir}", "crop": 8, "flip": True}),
+    ("dataset", "synthetic", "lle_core.data.synthesis:SyntheticLowLight",
+     {"root": "{clean_dir}", "crop": 16, "short_side": 32}),
     ("model", "identity", "lle_core.baselines:IdentityEnhancer", None),
     ("model", "gamma", "lle_core.baselines:GammaEnhancer", None),
     ("model", "histeq", "lle_core.baselines:HistEqEnhancer", None),

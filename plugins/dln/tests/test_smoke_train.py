@@ -3,9 +3,9 @@
 import numpy as np
 import torch
 
+from lle_core.data.synthesis import synthesize
 from lle_dln.losses import DifferenceLoss
 from lle_dln.model import DLN
-from lle_dln.synthetic import synthesize
 
 
 def _pairs(n=4, side=32):

@@ -6,11 +6,8 @@ import torch
 from PIL import ImageEnhance
 
 from lle_core import create
-from lle_core.errors import ConfigError, DatasetError
-from lle_core.io import write_image
-from lle_dln.synthetic import (
+from lle_core.data.synthesis import (
     SensorNoise,
-    SyntheticLowLight,
     darken,
     dim_colours,
     from_pil,
@@ -18,6 +15,9 @@ from lle_dln.synthetic import (
     synthesize,
     to_pil,
 )
+from lle_core.errors import ConfigError, DatasetError
+from lle_core.io import write_image
+from lle_dln.synthetic import SyntheticLowLight
 
 
 def _photo(h=24, w=30, seed=0):
@@ -144,3 +144,16 @@ def test_dataset_errors_name_the_problem(clean_dir, tmp_path_factory):
 def test_darken_matches_formula_elementwise():
     y = torch.rand(3, 5, 5)
     assert torch.allclose(darken(y, 0.9, 0.5, 3.0), 0.5 * (0.9 * y) ** 3.0)
+
+
+def test_dln_synthetic_is_core_synthetic_under_dlns_name(clean_dir):
+    """One pipeline: the same items for the same parameters and seed."""
+    spec = {"root": str(clean_dir), "crop": 8, "short_side": 16, "seed": 4, "noise": True}
+    dln = create("dataset", {"type": "dln.synthetic", **spec})
+    core = create("dataset", {"type": "core.synthetic", **spec})
+    dln.set_epoch(2)
+    core.set_epoch(2)
+    assert torch.equal(dln[1]["low"], core[1]["low"])
+    assert torch.equal(dln[1]["high"], core[1]["high"])
+    with pytest.raises(DatasetError, match=r"^dln\.synthetic: "):
+        create("dataset", {"type": "dln.synthetic", "root": str(clean_dir / "missing")})

@@ -29,7 +29,7 @@ class DataPlan:
     """Resolved bench data.
 
     Attributes:
-        mode: ``"paired"`` (real pairs) or ``"synthetic"`` (``dln.synthetic`` from clean photos).
+        mode: ``"paired"`` (real pairs) or ``"synthetic"`` (``core.synthetic`` from clean photos).
         train: Paired folder or clean-photo folder for training.
         test: Paired folder (``low/`` + ``high/``) for evaluation.
         seed: Seed of the synthetic training pairs.
@@ -76,8 +76,8 @@ def retarget_train_data(train: Any, plan: DataPlan) -> dict[str, Any]:
     """Point a recipe's ``data.train`` spec at the bench data, keeping crop and augmentation.
 
     * real pairs: paired folders get the new ``root``; a low-only folder gets ``root/low``;
-      anything else (e.g. ``dln.synthetic``) becomes ``core.paired_folder`` with the same crop;
-    * synthetic: every training set becomes ``dln.synthetic`` over the clean photos (schemes that
+      anything else (e.g. ``core.synthetic``) becomes ``core.paired_folder`` with the same crop;
+    * synthetic: every training set becomes ``core.synthetic`` over the clean photos (schemes that
       need no ground truth simply ignore ``high``), with the recipe's crop.
     """
     spec = _as_mapping(train)
@@ -90,9 +90,9 @@ def retarget_train_data(train: Any, plan: DataPlan) -> dict[str, Any]:
             return {**spec, "root": str(plan.train / "low")}
         return {"type": "core.paired_folder", "root": str(plan.train), "crop": crop,
                 "flip": True, "rot90": False}
-    synthetic: dict[str, Any] = {"type": "dln.synthetic", "root": str(plan.train),
+    synthetic: dict[str, Any] = {"type": "core.synthetic", "root": str(plan.train),
                                  "seed": plan.seed}
-    if type_ == "dln.synthetic":
+    if type_ == "core.synthetic":
         synthetic = {**spec, **synthetic}
     elif crop is not None:
         synthetic["crop"] = crop
@@ -191,13 +191,13 @@ def _slug(label: str) -> str:
 def synthesize_test_set(clean: Path, out: Path, *, count: int, seed: int) -> Path:
     """Write a fixed paired test set (``out/low``, ``out/high``) from clean photos.
 
-    Uses ``dln.synthetic`` on whole images (no crop, no augmentation) with its own seed; the
+    Uses ``core.synthetic`` on whole images (no crop, no augmentation) with its own seed; the
     same arguments always give the same files.
     """
     from lle_core import create
     from lle_core.io import write_image
 
-    ds = create("dataset", {"type": "dln.synthetic", "root": str(clean), "crop": None,
+    ds = create("dataset", {"type": "core.synthetic", "root": str(clean), "crop": None,
                             "flip": False, "rot180": False, "seed": seed})
     (out / "low").mkdir(parents=True, exist_ok=True)
     (out / "high").mkdir(parents=True, exist_ok=True)

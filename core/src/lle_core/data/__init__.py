@@ -4,6 +4,9 @@
   ``root/high`` matched by file stem.
 * ``core.unpaired_folder`` — :class:`UnpairedFolderDataset`, a folder (or glob) of low-light
   images.
+* ``core.synthetic`` — :class:`lle_core.data.synthesis.SyntheticLowLight`, any folder of clean
+  photos darkened on the fly (DLN's ``X = β(αY)^γ``, optional Poisson–Gaussian noise); the one
+  synthesis pipeline of the repository (:mod:`lle_core.data.synthesis`).
 * :mod:`lle_core.data.augment` — crops/flips/rotations applied identically to a pair.
 """
 

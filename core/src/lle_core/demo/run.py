@@ -1,7 +1,7 @@
 """``lle demo``: synthesise pairs, train a small model, evaluate it against baselines, report.
 
 Everything runs offline on the CPU in a few minutes: clean photos shipped by scikit-image
-(or procedural images) are darkened with :func:`lle_core.demo.synthesis.darken`, a model
+(or procedural images) are darkened with :func:`lle_core.data.synthesis.synthesize`, a model
 (default ``core.unet_small``) is trained by the engine's loop for a bounded time, and the
 report folder gets the metrics (Markdown + JSON), the loss curve, a comparison grid and the
 trained checkpoint.
@@ -14,10 +14,11 @@ import math
 import os
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from lle_core.errors import ConfigError, DatasetError
@@ -139,25 +140,27 @@ def synthesize_dataset(opts: DemoOptions, root: Path) -> dict[str, Any]:
     Returns:
         A description (photo source, names, counts, synthesis parameters per test pair).
     """
+    from lle_core.data.synthesis import DEMO_NOISE, synthesize
     from lle_core.demo.images import demo_photos
-    from lle_core.demo.synthesis import config_dict, darken
     from lle_core.io import write_image
 
     train, test, source = demo_photos(opts.size)
-    info: dict[str, Any] = {"source": source, "synthesis": config_dict(), "test_params": {}}
-    g = torch.Generator().manual_seed(opts.seed)
+    synthesis = {"pipeline": "lle_core.data.synthesis.synthesize", "noise": asdict(DEMO_NOISE)}
+    info: dict[str, Any] = {"source": source, "synthesis": synthesis, "test_params": {}}
+    rng = np.random.default_rng(opts.seed)
     for split, photos, variants in (
         ("train", train, opts.variants),
         ("test", test, opts.test_variants),
     ):
         for name, clean in photos:
             for v in range(variants):
-                low, params = darken(clean, generator=g)
+                pair = synthesize(clean, rng, noise=DEMO_NOISE)
+                low, params = pair.low, pair.factors
                 file = f"{name}_{v}.png"
                 write_image(root / split / "low" / file, low)
                 write_image(root / split / "high" / file, clean)
                 if split == "test":
-                    info["test_params"][file] = {k: round(x, 4) for k, x in params.items()}
+                    info["test_params"][file] = {k: round(float(x), 4) for k, x in params.items()}
         info[f"{split}_photos"] = [n for n, _ in photos]
         info[f"{split}_pairs"] = len(photos) * variants
     return info
