@@ -146,6 +146,7 @@ class OffsetDependent(LossTerm):
 class GoodRegulariser(LossTerm):
     inputs: ClassVar[tuple[str, ...]] = ("pred",)
     invariants = ("zero_on_constant", "offset")
+    min_input_size: ClassVar[int] = 2  # a horizontal difference needs two columns
 
     def compute(self, pred: Tensor) -> Tensor:
         return pred.diff(dim=-1).abs().mean()
@@ -154,6 +155,15 @@ class GoodRegulariser(LossTerm):
 class NaNOnBlackLoss(LossTerm):
     def compute(self, pred: Tensor, target: Tensor) -> Tensor:
         return ((pred - target) ** 2).mean() + (pred.sum() / pred.sum() - 1).abs()
+
+
+class CrashesBelow16Loss(LossTerm):
+    """Declares min_input_size = 1 (the default) but needs 16 px."""
+
+    def compute(self, pred: Tensor, target: Tensor) -> Tensor:
+        if min(pred.shape[-2:]) < 16:
+            raise RuntimeError("input smaller than the 16 px window")
+        return (pred - target).abs().mean()
 
 
 class BatchOrderLoss(LossTerm):
@@ -418,6 +428,7 @@ BROKEN: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("loss", "offset"): (OffsetDependent, None, None),
     ("loss", "flat_inputs"): (NaNOnBlackLoss, None, None),
     ("loss", "batch_order"): (BatchOrderLoss, None, None),
+    ("loss", "min_size"): (CrashesBelow16Loss, None, None),
     ("loss", "composite_sum"): (
         DoublingComposite, CompositeParams, {"terms": [{"type": "core.l1"}]}
     ),

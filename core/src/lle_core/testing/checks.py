@@ -15,7 +15,8 @@ The rules (the gradient rules are those of :mod:`lle_core.testing.gradients`):
   declared input it uses; ``0`` for identical inputs (``zero_for_identical``) or no larger
   than for different ones, where two inputs are used; a term reading one input declares
   ``invariants`` that are checked; finite on flat images; invariant to batch order;
-  a composite's total is the weighted sum of its logged terms.
+  a composite's total is the weighted sum of its logged terms; finite with finite gradients
+  at its declared ``min_input_size`` and the next two sizes (``min_size``).
 * model: output ``(B, 3, sH, sW)`` in ``[0, 1]`` and finite for awkward sizes, all-black
   input, determinism and batch independence in eval mode; then
   :func:`~lle_core.testing.gradients.check_trainable` (``forward_train`` gives ``pred``,
@@ -73,7 +74,7 @@ RULES: dict[str, tuple[str, ...]] = {
     "loss": (
         "loss_term", "scalar", "finite", "non_negative", "input_gradient", "zero_for_identical",
         "minimal_for_identical", "invariants_declared", "zero_on_constant", "offset",
-        "flat_inputs", "batch_order", "composite_sum",
+        "flat_inputs", "batch_order", "composite_sum", "min_size",
     ),
     "model": (
         "module", "shape", "finite", "range", "black_input", "deterministic",
@@ -248,6 +249,33 @@ def _value(term: LossTerm, inputs: Mapping[str, Tensor]) -> float:
         return float(term.compute(**inputs))
 
 
+def _check_min_size(entry: Entry, term: LossTerm) -> None:
+    """Rule ``min_size``: a finite scalar with finite input gradients at small sizes.
+
+    Checked at the declared ``min_input_size`` and the next two sizes (one of them odd).
+    """
+    smallest = type(term).min_input_size
+    for side in (smallest, smallest + 1, smallest + 2):
+        inputs = _with_grad(_loss_inputs(term, 2, side, seed=5))
+        try:
+            value = term.compute(**inputs)
+            ok = value.dim() == 0 and bool(torch.isfinite(value))
+            if ok:
+                value.backward()
+                grads = [t.grad for t in inputs.values() if t.grad is not None]
+                ok = all(bool(torch.isfinite(g).all()) for g in grads)
+        except Exception as err:  # the rule is about failing small inputs
+            raise _fail(
+                entry, "min_size", f"a {side}x{side} input raises {type(err).__name__}: {err} "
+                f"(declared min_input_size={smallest}; raise it if the term needs more)"
+            ) from None
+        if not ok:
+            raise _fail(
+                entry, "min_size", f"a {side}x{side} input gives a non-finite value or gradient "
+                f"(declared min_input_size={smallest})"
+            )
+
+
 def check_loss(name: str | Entry) -> None:
     """See the module docstring for the rules of ``loss``."""
     entry = _entry("loss", name)
@@ -325,6 +353,7 @@ def check_loss(name: str | Entry) -> None:
 
     if hasattr(term, "evaluate"):
         _check_composite(entry, term, _loss_inputs(term, 2, size, seed=7))
+    _check_min_size(entry, term)
 
 
 def _check_invariants(
