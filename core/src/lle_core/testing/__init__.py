@@ -35,6 +35,7 @@ from lle_core.testing.checks import (
     check_trainer,
 )
 from lle_core.testing.gradients import Trainability, check_trainable
+from lle_core.testing.isolation import check_isolation
 
 
 def conformance_cases(
@@ -91,6 +92,7 @@ __all__ = [
     "check_component",
     "check_dataset",
     "check_fusion",
+    "check_isolation",
     "check_loss",
     "check_metric",
     "check_model",
