@@ -121,3 +121,18 @@ def test_a_budget_below_a_quarter_of_full_context_tiles_shrinks_the_overlap():
     assert tight.tile * tight.tile * 1000 <= 20 * 2**20
     explicit = plan_tiling(model, x, caps, max_memory_mb=20, overlap=full)
     assert explicit is not None and explicit.overlap == full  # an explicit overlap is kept
+
+
+def test_an_in_range_input_is_not_copied_yet_never_returned_or_changed():
+    from lle_core.inference import as_batch
+
+    x = torch.rand(1, 3, 9, 11)
+    batch, _ = as_batch(x)
+    assert batch.data_ptr() == x.data_ptr()  # no float32 copy of an in-range input
+    before = x.clone()
+    y = enhance("core.identity", x, tile="off")
+    y.zero_()
+    assert torch.equal(x, before)
+    out_of_range = x.clone()
+    out_of_range[0, 0, 0, 0] = 1.00005  # tolerated, clamped in a copy
+    assert as_batch(out_of_range)[0].data_ptr() != out_of_range.data_ptr()  # clamped copy

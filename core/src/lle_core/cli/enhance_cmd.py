@@ -531,7 +531,7 @@ def run_enhance(args: argparse.Namespace) -> int:
     console.print(f"wrote {written} image(s) to {where}", soft_wrap=True)
     rate = len(inputs) / seconds if seconds > 0 else 0.0
     console.print(
-        f"{len(inputs)} image(s), {len(failed)} failed, {seconds:.1f} s, {rate:.2f} images/s",
+        f"{len(inputs)} image(s), {len(failed)} failed, {seconds:.1f} s, {rate:.3g} images/s",
         soft_wrap=True,
     )
     if failed:  # one line per file (soft_wrap: never broken inside a path)

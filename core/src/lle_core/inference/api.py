@@ -238,6 +238,8 @@ def enhance(
                 progress(1, 1)
         else:
             y = tiled_forward(run, x, caps, plan, progress=progress)
+    if y.untyped_storage().data_ptr() == x.untyped_storage().data_ptr():
+        y = y.clone()  # the input is not copied when in range: never return it (core.identity)
     lo, hi = torch.aminmax(y)  # one pass; NaN/Inf show in the extremes
     bad = 0 if math.isfinite(float(lo)) and math.isfinite(float(hi)) else int(
         (~torch.isfinite(y)).sum()

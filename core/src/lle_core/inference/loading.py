@@ -123,8 +123,8 @@ def pil_to_tensor(image: Any) -> Tensor:
     return torch.from_numpy(arr).permute(2, 0, 1).contiguous()
 
 
-def check_image_tensor(x: Tensor, *, what: str = "image") -> None:
-    """Refuse an image batch that no model should see.
+def check_image_tensor(x: Tensor, *, what: str = "image") -> tuple[float, float]:
+    """Refuse an image batch that no model should see; return its ``(min, max)``.
 
     Args:
         x: ``(B, 3, H, W)`` float in ``[0, 1]``.
@@ -151,6 +151,7 @@ def check_image_tensor(x: Tensor, *, what: str = "image") -> None:
             f"{what} values must be in [0, 1], got [{lo:.4g}, {hi:.4g}] (shape {shape}); "
             "divide 8-bit data by 255"
         )
+    return lo, hi
 
 
 def as_batch(image: Any) -> tuple[Tensor, bool]:
@@ -200,5 +201,7 @@ def as_batch(image: Any) -> tuple[Tensor, bool]:
                 f"image tensor of shape {tuple(image.shape)} has dtype {image.dtype}; pass "
                 "floating point in [0, 1] or uint8 in [0, 255]"
             )
-    check_image_tensor(x[0] if squeeze else x, what="image" if squeeze else "image batch")
+    lo, hi = check_image_tensor(x[0] if squeeze else x, what="image" if squeeze else "image batch")
+    if lo >= 0.0 and hi <= 1.0:  # already in range: no copy (the model never writes its input)
+        return x, squeeze
     return x.clamp(0.0, 1.0), squeeze
