@@ -142,6 +142,8 @@ class HF2UNet(Enhancer):
         tiling="tile",
         global_stats="downscale",
         receptive_field=196,  # VGG16 relu5_3
+        # bf16 autocast trains the shipped weights (hf2:lol); inference stays float32 by default
+        dtypes=("float32", "bfloat16"),
         needs_ground_truth=True,
         needs_weights=True,
     )
