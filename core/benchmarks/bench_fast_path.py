@@ -21,6 +21,8 @@ import statistics
 import time
 import warnings
 from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 import torch
 
@@ -32,7 +34,9 @@ from lle_core.metrics import psnr as psnr_fn
 def build(name: str) -> torch.nn.Module:
     """The model with shipped weights if any, else random weights (seed 0)."""
     torch.manual_seed(0)
-    params = {"backbone": {"type": "hf2.vgg16", "weights": "random"}} if name == "hf2.model" else {}
+    params: dict[str, Any] = {}
+    if name == "hf2.model":
+        params = {"backbone": {"type": "hf2.vgg16", "weights": "random"}}
     try:
         return lle_core.create("model", name, pretrained=True).eval()
     except Exception:
@@ -76,9 +80,9 @@ def main() -> None:
     for name in args.models:
         model = build(name)
         runs: dict[str, Callable[[], object]] = {
-            "core.gamma": lambda: enhance(gamma, x),
-            "plain": lambda m=model: enhance(m, x, tile="off", plain=True),
-            "fast": lambda m=model: enhance(m, x, tile="off", plain=False),
+            "core.gamma": partial(enhance, gamma, x),
+            "plain": partial(enhance, model, x, tile="off", plain=True),
+            "fast": partial(enhance, model, x, tile="off", plain=False),
         }
         t0 = time.perf_counter()
         fast_out = enhance(model, x, tile="off", plain=False)  # builds the fast copy
