@@ -1,0 +1,50 @@
+"""Re-measure the ``mp_per_s`` of every shipped weight set on a quiet machine and update the
+records (``weights/*.json``; the weight files and their checksums do not change).
+
+    .venv/bin/python docs/weights/speed.py
+
+Throughput is ``lle_core.enhance`` on a 600×400 image (default inference path, the machine's
+default torch threads), median of 5 after one warm-up, all sets measured in this one process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from lle_core import enhance
+from lle_core.weights import weight_sets
+
+
+def mp_per_s(model: torch.nn.Module, repeats: int = 5) -> float:
+    """Megapixels per second of ``enhance`` at 600×400 (median of ``repeats``)."""
+    x = torch.rand(3, 400, 600) * 0.3
+    enhance(model, x)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        enhance(model, x)
+        times.append(time.perf_counter() - t)
+    return round(0.24 / statistics.median(times), 3)
+
+
+def main() -> None:
+    """Measure every set and rewrite its record's ``mp_per_s``."""
+    for name, ws in sorted(weight_sets().items()):
+        speed = mp_per_s(ws.load())
+        record_path = Path(str(ws.path())).with_suffix(".json")
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        record["mp_per_s"] = speed
+        tmp = record_path.with_name(f".{record_path.name}.tmp")
+        tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, record_path)
+        print(f"{name}: {speed} MP/s ({torch.get_num_threads()} threads)")
+
+
+if __name__ == "__main__":
+    main()
