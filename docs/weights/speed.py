@@ -1,5 +1,7 @@
-"""Re-measure the ``mp_per_s`` of every shipped weight set on a quiet machine and update the
-records (``weights/*.json``; the weight files and their checksums do not change).
+"""Re-measure the ``mp_per_s`` of every shipped weight set and update the records.
+
+Only ``weights/*.json`` change; the weight files and their checksums do not. Run it on a quiet
+machine::
 
     .venv/bin/python docs/weights/speed.py
 
