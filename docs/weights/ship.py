@@ -64,11 +64,11 @@ def _stages(run_root: Path, label: str) -> list[dict[str, Any]]:
                  if x.strip()]
         steps = [r for r in lines if r.get("kind") == "train"]
         vals = [r for r in lines if r.get("kind") == "val"]
+        state = load_state(stage_dir / "latest.state.pt")
         record.update({
             "stage": stage_dir.name,
-            "steps": steps[-1]["step"] if steps else 0,
-            "minutes": round(float(load_state(stage_dir / "latest.state.pt")
-                                   .get("elapsed", 0.0)) / 60, 1),
+            "steps": int(state.get("step", steps[-1]["step"] if steps else 0)),
+            "minutes": round(float(state.get("elapsed", 0.0)) / 60, 1),
             "best_holdout_psnr": max((v["psnr"] for v in vals), default=None),
         })
         out.append(record)
