@@ -180,7 +180,9 @@ class DoublingComposite(CompositeLoss):
 
 # -------------------------------------------------------------------------------- models
 class GoodModel(Enhancer):
-    default_capabilities: ClassVar[Capabilities] = Capabilities(multiple_of=4)
+    default_capabilities: ClassVar[Capabilities] = Capabilities(
+        multiple_of=4, receptive_field=1, dtypes=("float32", "bfloat16")
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -220,6 +222,34 @@ class NondeterministicModel(GoodModel):
 class BatchDependentModel(GoodModel):
     def forward(self, low: Tensor) -> Tensor:
         return torch.sigmoid(self.conv(low) - low.mean(dim=0, keepdim=True) * 5)
+
+
+class WideFieldModel(GoodModel):
+    """Declares a 1 px field (one 3x3 conv) but adds a dilated 3x3 conv: its field is 2 px."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.far = nn.Conv2d(3, 3, 3, padding=2, dilation=2)
+
+    def forward(self, low: Tensor) -> Tensor:
+        return torch.sigmoid(self.conv(low) + 2 * low + self.far(low))
+
+
+class SizeDependentModel(GoodModel):
+    """Adds a ramp across the image's width: a tile sees another ramp than the whole image."""
+
+    def forward(self, low: Tensor) -> Tensor:
+        ramp = torch.linspace(-1.0, 1.0, low.shape[-1], dtype=low.dtype, device=low.device)
+        return torch.sigmoid(self.conv(low) + 2 * low + 2 * ramp)
+
+
+class Bfloat16CancellationModel(GoodModel):
+    """Adds and removes a large offset: exact in float32, loses the conv's low bits in bfloat16
+    (the spacing of bfloat16 numbers near 64 is 0.5)."""
+
+    def forward(self, low: Tensor) -> Tensor:
+        y = self.conv(low)
+        return torch.sigmoid(4 * ((y + 64) - 64) + 2 * low)
 
 
 class NoPredModel(GoodModel):
@@ -439,6 +469,9 @@ BROKEN: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("model", "black_input"): (NaNOnBlackModel, None, None),
     ("model", "deterministic"): (NondeterministicModel, None, None),
     ("model", "batch_independent"): (BatchDependentModel, None, None),
+    ("model", "receptive_field"): (WideFieldModel, None, None),
+    ("model", "tiled_untiled"): (SizeDependentModel, None, None),
+    ("model", "bfloat16"): (Bfloat16CancellationModel, None, None),
     ("model", "train_outputs"): (NoPredModel, None, None),
     ("model", "output_degenerate"): (FlatOutputModel, None, None),
     ("model", "loss_not_finite"): (NaNTrainModel, None, None),

@@ -18,7 +18,11 @@ The rules (the gradient rules are those of :mod:`lle_core.testing.gradients`):
   a composite's total is the weighted sum of its logged terms; finite with finite gradients
   at its declared ``min_input_size`` and the next two sizes (``min_size``).
 * model: output ``(B, 3, sH, sW)`` in ``[0, 1]`` and finite for awkward sizes, all-black
-  input, determinism and batch independence in eval mode; then
+  input, determinism and batch independence in eval mode; for ``tiling: tile`` models, no
+  output pixel changes when input pixels farther than the declared ``receptive_field`` change
+  (global statistics held at the unchanged image's values, as tiled inference holds them)
+  and tiled inference with a small forced tile agrees with the untiled output
+  (``tiled_untiled``); a declared ``bfloat16`` stays close to the float32 output; then
   :func:`~lle_core.testing.gradients.check_trainable` (``forward_train`` gives ``pred``,
   a non-degenerate output at init and a finite gradient above a floor for every trainable
   parameter under the declared loss).
@@ -36,6 +40,8 @@ The rules (the gradient rules are those of :mod:`lle_core.testing.gradients`):
 
 from __future__ import annotations
 
+import functools
+import math
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -46,9 +52,12 @@ from hypothesis import given, settings
 from torch import Tensor, nn
 
 from lle_core.errors import ShapeError
+from lle_core.global_ops import GlobalPool, global_stats_hook
+from lle_core.inference.api import enhance
 from lle_core.inference.padding import forward_padded, model_capabilities
+from lle_core.inference.tiling import default_overlap, tile_multiple
 from lle_core.interfaces import Backbone, Enhancer, LossTerm, TrainingScheme
-from lle_core.registry import Entry, registries
+from lle_core.registry import Capabilities, Entry, registries
 from lle_core.spec import parse_spec
 from lle_core.testing.gradients import check_trainable, gradient_problems, named_trainable
 from lle_core.testing.strategies import (
@@ -64,6 +73,22 @@ MAX_EXAMPLES = 10
 #: Largest difference allowed between an image enhanced alone and within a batch (outputs are
 #: in [0, 1]; batched convolutions may pick other kernels, a real batch dependence is larger).
 BATCH_TOLERANCE = 5e-3
+#: Largest output change allowed outside the declared receptive field of a changed input
+#: pixel: none. On the CPU every output pixel is computed from its own window by the same
+#: kernel in both passes, so it is bit-identical when that window is (measured for every
+#: registered model). A random network's dependence near the edge of its field can be as small
+#: as 1e-30, so any positive tolerance would let an under-declared field through.
+FIELD_TOLERANCE = 0.0
+#: Smallest PSNR (dB) of tiled against untiled inference. With the default overlap and
+#: whole-image statistics exact models agree up to float rounding (> 100 dB); 45 dB is the
+#: project's figure for a seamless result (RMS difference 0.0056, under 1.5 levels of an 8-bit
+#: image) and admits models whose layers depend slightly on the image size (FRLIE's
+#: ``align_corners=True`` upsampling: ~60 dB at init, ~50 dB with its LOL weights).
+TILE_MIN_PSNR = 45.0
+#: Largest mean absolute difference allowed between bfloat16 (autocast) and float32 outputs
+#: of a model declaring ``bfloat16`` in ``capabilities.dtypes``: 1 % of the range, ~2.5 levels
+#: of an 8-bit image (bfloat16 keeps 8 significant bits, ~0.4 % per rounding).
+BF16_MEAN_TOLERANCE = 1e-2
 
 #: Every rule of every check, by kind (the ``[rule]`` of a failure message).
 RULES: dict[str, tuple[str, ...]] = {
@@ -78,7 +103,8 @@ RULES: dict[str, tuple[str, ...]] = {
     ),
     "model": (
         "module", "shape", "finite", "range", "black_input", "deterministic",
-        "batch_independent", "train_outputs", "output_degenerate", "loss_not_finite",
+        "batch_independent", "receptive_field", "tiled_untiled", "bfloat16", "train_outputs",
+        "output_degenerate", "loss_not_finite",
         "gradient_missing", "gradient_not_finite", "gradient_floor",
     ),
     "dataset": (
@@ -103,6 +129,22 @@ LOSS_INVARIANTS = ("zero_on_constant", "offset")
 def _settings() -> settings:
     current = settings()
     return settings(current, max_examples=min(current.max_examples, MAX_EXAMPLES), deadline=None)
+
+
+def seeded(check: Callable[..., None]) -> Callable[..., None]:
+    """Run ``check`` with torch's generator seeded to 0, restored afterwards.
+
+    Components are built and fed from that state, so a check's outcome does not depend on what
+    ran before it (a freshly initialised ReLU unit can start dead for some seeds).
+    """
+
+    @functools.wraps(check)
+    def run(*args: Any, **kwargs: Any) -> None:
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            check(*args, **kwargs)
+
+    return run
 
 
 def _entry(kind: str, name: str | Entry) -> Entry:
@@ -167,6 +209,7 @@ def _raise_gradients(entry: Entry, params: list[tuple[str, nn.Parameter]]) -> No
 # ---------------------------------------------------------------------------------- fusion
 
 
+@seeded
 def check_fusion(name: str | Entry) -> None:
     """Shape contract, finite output, gradients to both inputs and parameters, ShapeError."""
     entry = _entry("fusion", name)
@@ -276,6 +319,7 @@ def _check_min_size(entry: Entry, term: LossTerm) -> None:
             )
 
 
+@seeded
 def check_loss(name: str | Entry) -> None:
     """See the module docstring for the rules of ``loss``."""
     entry = _entry("loss", name)
@@ -424,6 +468,7 @@ def _run_model(entry: Entry, model: nn.Module, x: Tensor) -> Tensor:
         raise _fail(entry, "shape", str(err)) from None
 
 
+@seeded
 def check_model(name: str | Entry) -> None:
     """See the module docstring for the rules of ``model``."""
     entry = _entry("model", name)
@@ -480,6 +525,12 @@ def check_model(name: str | Entry) -> None:
             "batch_independent",
             f"eval output of an image depends on the rest of the batch (max difference {diff:.3g})",
         )
+    if caps.tiling == "tile":
+        for axis in (-1, -2):
+            _check_receptive_field(entry, model, caps, axis)
+        _check_tiled(entry, model, caps)
+    if "bfloat16" in caps.dtypes:
+        _check_bfloat16(entry, model, caps)
 
     if isinstance(model, Enhancer):
         model.train()
@@ -496,6 +547,124 @@ def check_model(name: str | Entry) -> None:
     model.eval()
 
 
+class _HeldStatistics:
+    """Global-statistics hook holding the statistics of one image for another.
+
+    Records every :class:`GlobalPool` output of one forward pass, then (``hold = True``)
+    returns the recorded values, in call order, in the next pass.
+    """
+
+    def __init__(self) -> None:
+        self.values: list[Tensor] = []
+        self.hold = False
+        self.index = 0
+
+    def __call__(self, pool: GlobalPool, x: Tensor) -> Tensor:
+        if not self.hold:
+            self.values.append(pool.statistic(x))
+            return self.values[-1]
+        self.index += 1
+        return self.values[self.index - 1]
+
+
+def _aligned(n: int, k: int) -> int:
+    return -(-n // k) * k
+
+
+def _check_receptive_field(entry: Entry, model: nn.Module, caps: Capabilities, axis: int) -> None:
+    """Rule ``receptive_field`` along ``axis`` (-1: width, -2: height).
+
+    A strip ``2R + 2 + k`` pixels long (``R`` the declared field, ``k`` the tile alignment, so
+    no padding happens) has its first and last line across ``axis`` changed; every output
+    line farther than ``R`` input pixels from both must stay as it was. The first line starts
+    and the last one ends a cell of every pooling grid, the worst phases for a field reaching
+    right and left. Global statistics are held at the unchanged strip's values, as tiled
+    inference holds them at the whole image's.
+    """
+    k, radius, s = tile_multiple(caps), caps.receptive_field, caps.scale
+    long = _aligned(2 * radius + 2 + max(k, 8), k)
+    short = _aligned(max(caps.min_size, k, 8), k)
+    size = (short, long) if axis == -1 else (long, short)
+    x = make_image("textured", *size, seed=17)
+    changed = x.clone()
+    for line in (0, long - 1):
+        changed.select(axis, line).copy_(1.0 - x.select(axis, line))
+    held = _HeldStatistics()
+    with global_stats_hook(held):
+        before = _run_model(entry, model, x)
+        held.hold = True
+        after = _run_model(entry, model, changed)
+    reduce = (-2 if axis == -1 else -1, 1, 0)
+    diff = (after - before).abs().amax(dim=reduce)  # per output line along axis
+    lines = torch.arange(diff.numel()) // s  # input line of each output line
+    distance = torch.minimum(lines, long - 1 - lines)
+    moved = distance[(diff > FIELD_TOLERANCE) & (distance > radius)]
+    if moved.numel():
+        name = "columns" if axis == -1 else "rows"
+        raise _fail(
+            entry,
+            "receptive_field",
+            f"changing the first and last input {name} of a {size[0]}x{size[1]} image changed "
+            f"output {name} {int(moved.max())} px away (by up to "
+            f"{float(diff[distance > radius].max()):.3g}), beyond the declared "
+            f"receptive_field={radius}: tiles would get too little context; declare at least "
+            f"{int(moved.max())} (or use GlobalPool for whole-image statistics)",
+        )
+
+
+def _check_tiled(entry: Entry, model: nn.Module, caps: Capabilities) -> None:
+    """Rule ``tiled_untiled``: two tiles (default overlap) agree with one untiled pass.
+
+    A strip one tile and a step wide is enhanced with a forced tile and untiled by
+    :func:`lle_core.enhance` (plain path, so models with :class:`GlobalPool` layers get the
+    whole strip's statistics first, :mod:`lle_core.inference.context`). Its height fits one
+    tile: the seam and the statistics are what is compared, at a fraction of a square's cost
+    (the tiling code treats both axes alike; the receptive-field rule checks both).
+    """
+    k = tile_multiple(caps)
+    step = _aligned(16, k)
+    tile = default_overlap(caps) + step
+    h, w = _aligned(max(caps.min_size, k, 8), k), tile + step
+    x = make_image("textured", h, w, seed=19)
+    whole = enhance(model, x, tile="off", plain=True)
+    tiled = enhance(model, x, tile=tile, plain=True)
+    mse = float(((whole - tiled) ** 2).mean())
+    psnr = 10 * math.log10(1 / mse) if mse > 0 else math.inf
+    if psnr < TILE_MIN_PSNR:
+        raise _fail(
+            entry,
+            "tiled_untiled",
+            f"tiled inference of a {h}x{w} image (tile {tile}, default overlap "
+            f"{default_overlap(caps)}) differs from the untiled output: {psnr:.1f} dB "
+            f"(at least {TILE_MIN_PSNR:.0f} dB wanted; max difference "
+            f"{float((whole - tiled).abs().max()):.3g}); is receptive_field="
+            f"{caps.receptive_field} honest, are global statistics GlobalPool layers, and "
+            "does the model depend on the image size?",
+        )
+
+
+def _check_bfloat16(entry: Entry, model: nn.Module, caps: Capabilities) -> None:
+    """Rule ``bfloat16``: a declared ``bfloat16`` runs (autocast) close to float32."""
+    side = _aligned(max(48, caps.min_size), tile_multiple(caps))
+    x = make_image("textured", side, side, seed=23)
+    ref = enhance(model, x, tile="off", plain=True)
+    try:
+        low = enhance(model, x, tile="off", plain=True, dtype="bfloat16")
+    except Exception as err:  # the rule is about the declared dtype not working
+        raise _fail(
+            entry, "bfloat16", f"declares bfloat16 but running in it raises "
+            f"{type(err).__name__}: {err}"
+        ) from None
+    diff = float((low.float() - ref).abs().mean())
+    if diff > BF16_MEAN_TOLERANCE:
+        raise _fail(
+            entry,
+            "bfloat16",
+            f"declares bfloat16, whose output differs from float32 by {diff:.3g} on average "
+            f"(allowed {BF16_MEAN_TOLERANCE:.3g}) on a textured {side}x{side} image",
+        )
+
+
 def _first_rule(message: str) -> str:
     start = message.find("[")
     return message[start + 1 : message.find("]", start)] if start >= 0 else "trainable"
@@ -509,6 +678,7 @@ def required_dataset_keys(paired: bool) -> tuple[str, ...]:
     return ("low", "high", "name") if paired else ("low", "name")
 
 
+@seeded
 def check_dataset(name: str | Entry, folders: Mapping[str, Path] | None = None) -> None:
     """See the module docstring for the rules of ``dataset``."""
     entry = _entry("dataset", name)
@@ -564,6 +734,7 @@ def _check_item(entry: Entry, index: int, item: Mapping[str, Any], declared: Seq
 # --------------------------------------------------------------------------------- trainer
 
 
+@seeded
 def check_trainer(name: str | Entry) -> None:
     """See the module docstring for the rules of ``trainer``."""
     entry = _entry("trainer", name)
@@ -615,6 +786,7 @@ def _backbone_io(net: Any, batch: int) -> tuple[tuple[Tensor, ...], list[tuple[i
     return (x,), expected
 
 
+@seeded
 def check_backbone(name: str | Entry) -> None:
     """One map per declared level with the declared channels and reductions."""
     entry = _entry("backbone", name)
@@ -639,6 +811,7 @@ def check_backbone(name: str | Entry) -> None:
             )
 
 
+@seeded
 def check_metric(name: str | Entry) -> None:
     """Per-image ``(B,)`` finite values."""
     entry = _entry("metric", name)
@@ -700,6 +873,7 @@ def _leaves(value: Any) -> list[Tensor]:
     return [t for v in value for t in _leaves(v)]
 
 
+@seeded
 def check_block(name: str | Entry) -> None:
     """See the module docstring for the rules of ``block``."""
     entry = _entry("block", name)
