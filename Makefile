@@ -8,7 +8,8 @@ BIN    := $(VENV)/bin
 # The torch pair is installed first, explicitly, so that pip picks the local
 # wheels where a machine has them; override on other machines if you like.
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
-DISTS  := core $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
+# plugins/_template is a folder to copy, not a plugin to install
+DISTS  := core $(filter-out plugins/_template/,$(sort $(dir $(wildcard plugins/*/pyproject.toml))))
 STAMP  := $(VENV)/.lle-installed
 
 .PHONY: demo test lint typecheck bench clean install

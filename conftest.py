@@ -26,5 +26,9 @@ settings.register_profile(
 )
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
+# plugins/_template is not installed (it is a folder to copy); tests/test_plugin_template.py
+# checks a renamed copy of it instead.
+collect_ignore = ["plugins/_template"]
+
 # Tests never reach a model hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
