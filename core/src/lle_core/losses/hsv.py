@@ -18,8 +18,8 @@ from lle_core.errors import ShapeError
 def rgb_to_hsv(x: Tensor, eps: float = 1e-6) -> Tensor:
     """Convert RGB in ``[0, 1]`` to HSV with every channel in ``[0, 1]`` (hue in ``[0, 1)``).
 
-    Inputs are clamped to ``[0, 1]`` first (values outside get zero gradient), as spec §0
-    recommends for predictions.
+    Inputs are clamped to ``[0, 1]`` first (values outside get zero gradient; our choice:
+    hue is undefined outside the RGB cube).
 
     Args:
         x: ``(..., 3, H, W)`` RGB, e.g. ``(B, 3, H, W)``.

@@ -1,7 +1,8 @@
 """SSIM and MS-SSIM (functions and loss terms ``1 − SSIM`` / ``1 − MS-SSIM``).
 
-Reference form (spec §0): per channel, Gaussian window 11×11 with σ = 1.5, K1 = 0.01,
-K2 = 0.03, data range L (1 for images in ``[0, 1]``), ``C1 = (K1·L)²``, ``C2 = (K2·L)²``::
+Reference form (Wang et al., IEEE TIP 2004): per channel, Gaussian window 11×11 with
+σ = 1.5, K1 = 0.01, K2 = 0.03, data range L (1 for images in ``[0, 1]``), ``C1 = (K1·L)²``,
+``C2 = (K2·L)²``::
 
     SSIM = (2·μx·μy + C1)(2·σxy + C2) / ((μx² + μy² + C1)(σx² + σy² + C2))
 
@@ -136,7 +137,7 @@ def ssim(
 ) -> Tensor:
     """Per-image SSIM of two ``(B, C, H, W)`` batches -> ``(B,)`` (1 for identical images).
 
-    The SSIM map is averaged over pixels and channels of each image (spec §0).
+    The SSIM map is averaged over pixels and channels of each image (our choice, as for the loss).
     """
     ssim_map, _ = ssim_maps(x, y, window=window, sigma=sigma, data_range=data_range,
                             padding=padding)

@@ -1,4 +1,4 @@
-"""Total-variation (smoothness) losses with the variants discussed in spec §0.
+"""Total-variation (smoothness) losses: the variants the papers print and their code uses.
 
 With forward differences ``Δv = x[i+1, j] − x[i, j]`` and ``Δh = x[i, j+1] − x[i, j]``, per
 image (means over channels and positions):
