@@ -81,3 +81,18 @@ def test_a_failed_background_write_stops_later_writes(tmp_path, capsys, monkeypa
     assert code == 1 and f"({fail_at} image(s) written before" in err
     assert len(list((tmp_path / "out").iterdir())) == fail_at
     assert len(calls) == fail_at + 1  # nothing attempted after the failure
+
+
+def test_lle_enhance_sets_a_fixed_mmap_threshold(tmp_path, capsys, monkeypatch):
+    import sys
+
+    import lle_core.inference.memory as memory
+
+    calls = []
+    real = memory.return_freed_memory
+    monkeypatch.setattr(memory, "return_freed_memory", lambda: calls.append(real()) or True)
+    _image(tmp_path / "a.png", seed=1)
+    assert main(["enhance", str(tmp_path / "a.png"), "-o", str(tmp_path / "o.png"), *GAMMA]) == 0
+    assert calls == [sys.platform.startswith("linux")]  # applied on Linux (glibc)
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "131072")
+    assert real() is False  # the user's own setting is kept

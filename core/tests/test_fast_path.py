@@ -103,7 +103,7 @@ class WideContext(nn.Module):
         return x * 0.5
 
 
-def test_a_budget_below_a_quarter_of_full_context_tiles_shrinks_the_overlap():
+def test_a_budget_well_below_full_context_tiles_shrinks_the_overlap():
     import pytest
 
     from lle_core.inference import plan_tiling
@@ -113,9 +113,9 @@ def test_a_budget_below_a_quarter_of_full_context_tiles_shrinks_the_overlap():
     caps = model.capabilities
     x = torch.zeros(1, 3, 1000, 1000)
     full = default_overlap(caps)  # 250 px: tiles of 500 px need 250 MB at 1000 B/px
-    roomy = plan_tiling(model, x, caps, max_memory_mb=100)  # 323-px side: within 4x
+    roomy = plan_tiling(model, x, caps, max_memory_mb=200)  # 238 MiB: 19 % over, kept
     assert roomy is not None and roomy.overlap == full and roomy.tile == 2 * full
-    with pytest.warns(UserWarning, match="over 4x"):
+    with pytest.warns(UserWarning, match="well over"):
         tight = plan_tiling(model, x, caps, max_memory_mb=20)  # 144-px side
     assert tight is not None and tight.overlap < full
     assert tight.tile * tight.tile * 1000 <= 20 * 2**20

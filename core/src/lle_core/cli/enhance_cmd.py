@@ -411,8 +411,10 @@ def run_enhance(args: argparse.Namespace) -> int:
 
     from lle_core.cli.main import error_message
     from lle_core.inference import as_batch, enhance
+    from lle_core.inference.memory import return_freed_memory
     from lle_core.io import write_image
 
+    return_freed_memory()  # lower peak RSS of tiled runs (see its docstring)
     console = Console(stderr=True)
     inputs = expand_inputs(args.inputs)
     out_arg = Path(args.out)

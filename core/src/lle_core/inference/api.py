@@ -124,14 +124,14 @@ def plan_tiling(
             return None
         side = auto_tile_side(bpp, b, budget, caps)
         full = default_overlap(caps)
-        if overlap is None and full > side:  # full-context tiles need > 4x the budget
-            plan = make_plan(side, side // 2, caps)
+        need_full = bpp * b * (2 * full) ** 2  # the smallest tile with the full context
+        if overlap is None and 2 * full > side and need_full > budget + max(budget / 4, 2**26):
+            plan = make_plan(side, side // 2, caps)  # the budget wins over the full context
             warnings.warn(
                 f"model {name}: tiles with its full context (overlap {full} px) would need "
-                f"{bpp * b * (2 * full) ** 2 / 2**20:.0f} MiB, over 4x the "
-                f"{budget / 2**20:.0f} MiB budget; using overlap {plan.overlap} px (seams "
-                "may differ slightly from the whole image; raise --max-memory-mb or give "
-                "--overlap to choose)",
+                f"{need_full / 2**20:.0f} MiB, well over the {budget / 2**20:.0f} MiB budget; "
+                f"using overlap {plan.overlap} px (seams may differ slightly from the whole "
+                "image; raise --max-memory-mb or give --overlap to choose)",
                 stacklevel=3,
             )
             return plan if plan.tile < max(h, w) else None
