@@ -62,6 +62,11 @@ def _export(tmp_path: Path, pkg: Path, storage: str = "float32", **extra: object
 
 
 def _register(pkg_name: str = "lle_fakeweights") -> None:
+    """Make the package's sets the only registered ones (inside ``registries().temporary()``:
+    the plugins' real shipped sets would otherwise be found first)."""
+    weights = registries()["weights"]
+    for entry in weights.entries():
+        weights.remove(entry.name)
     for name, ws in shipped_weight_sets(pkg_name).items():
         registries()["weights"].add(Entry("weights", f"core.{name}", ws, plugin="core"))
 
