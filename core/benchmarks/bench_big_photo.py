@@ -26,6 +26,7 @@ import torch
 
 import lle_core
 from lle_core.inference import enhance, model_for_inference
+from lle_core.inference.memory import return_freed_memory
 
 
 def peak_gib() -> float:
@@ -49,6 +50,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    return_freed_memory()  # as lle enhance does
     torch.manual_seed(0)
     if args.weights:
         model = model_for_inference(None, args.weights)
