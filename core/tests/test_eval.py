@@ -160,7 +160,13 @@ def test_cli_eval_with_core_baselines(tmp_path, identity_registered):
 
 
 def test_cli_eval_refuses_a_model_that_needs_weights(tmp_path, capsys):
+    """Without a shipped set (removed here) a model that needs weights is refused."""
+    from lle_core.registry import registries
+
     data = _pairs_folder(tmp_path / "pairs")
-    code = main(["eval", "--data", str(data), "--model", "core.unet_small"])
+    with registries().temporary() as regs:
+        for entry in regs["weights"].entries():
+            regs["weights"].remove(entry.name)
+        code = main(["eval", "--data", str(data), "--model", "core.unet_small"])
     assert code == 1
     assert "--weights" in capsys.readouterr().err

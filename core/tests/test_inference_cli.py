@@ -68,9 +68,15 @@ def test_many_inputs_need_a_folder(tmp_path, capsys):
 
 
 def test_model_needing_weights_is_refused(tmp_path, capsys):
+    """A model that needs weights and has no shipped set is refused (never random weights)."""
+    from lle_core.registry import registries
+
     src = _image(tmp_path / "in.png")
-    code = main(["enhance", str(src), "-o", str(tmp_path / "o.png"), "--model",
-                 "core.unet_small"])
+    with registries().temporary() as regs:
+        for entry in regs["weights"].entries():
+            regs["weights"].remove(entry.name)
+        code = main(["enhance", str(src), "-o", str(tmp_path / "o.png"), "--model",
+                     "core.unet_small"])
     assert code == 1
     err = capsys.readouterr().err
     assert "needs trained weights" in err and "--weights" in err
