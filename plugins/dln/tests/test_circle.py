@@ -1,4 +1,4 @@
-"""Circle learning scheme (slides; spec §5.1, §7.12)."""
+"""Circle learning scheme (DLN slides, "Constraint of the circle learning")."""
 
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""DLN Loss_dif = 1 − SSIM + 0.001·TV (spec §5.2): recipe composite equivalence, no NaN."""
+"""DLN Loss_dif = 1 − SSIM + 0.001·TV (DLN slides): recipe composite equivalence, no NaN."""
 
 import pytest
 import torch

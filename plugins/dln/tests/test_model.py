@@ -1,4 +1,4 @@
-"""DLN architecture: parameter counts (spec §6), γ knob, clamping, input gate, FA fusion."""
+"""DLN architecture: parameter counts (official code), γ knob, clamping, input gate, FA fusion."""
 
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""Synthetic low-light generator (spec §5.3): formula, ranges, darkness, reproducibility."""
+"""Synthetic low-light generator X = β(αY)^γ (DLN slides): formula, ranges, darkness, seeds."""
 
 import numpy as np
 import pytest

@@ -27,7 +27,7 @@ def test_mul_is_product_of_attended_inputs(mode: str) -> None:
     plain.load_state_dict(fusion.state_dict())
     plain.train(mode == "train")
     torch.testing.assert_close(plain(a, b), fa * fb)  # Eq. 1 as written
-    # The two attention units are independent by default (spec 7.1): different results.
+    # The two attention units are independent by default (our choice): different results.
     assert fusion.attend_a is not fusion.attend_b
     assert not torch.allclose(fusion.attend_b(a), fusion.attend_a(a))
 

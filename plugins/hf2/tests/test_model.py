@@ -1,4 +1,4 @@
-"""hf2.model: parameter counts (spec §6), ablation variants, sizes, backbone checks."""
+"""hf2.model: parameter counts (our layer lists), ablation variants, sizes, backbone checks."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from lle_core.interfaces import Backbone
 from lle_hf2.model import HF2UNet, count_parameters
 
 RANDOM_VGG = {"type": "hf2.vgg16", "weights": "random"}
-FROZEN_VGG16 = 14_714_688  # spec §6: VGG16 conv parameters (relu5_3 and below)
+FROZEN_VGG16 = 14_714_688  # VGG16 conv parameters (relu5_3 and below)
 
 
 def small(**params: Any) -> dict[str, Any]:
@@ -29,7 +29,7 @@ def recipe_model(name: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("fusion", "trainable"),
     [
-        ({"type": "hf2.hf2", "op": "mul"}, 17_658_235),  # spec §6, HF2 ⊗ (M3, the paper)
+        ({"type": "hf2.hf2", "op": "mul"}, 17_658_235),  # HF2 ⊗ (M3, the paper)
         ({"type": "hf2.hf2", "op": "add"}, 17_658_235),  # ⊕ (M1)
         ({"type": "hf2.hf2", "op": "cat"}, 19_577_595),  # ∪ (M2)
     ],

@@ -1,4 +1,4 @@
-"""Parameter counts against spec §6 (NEID, inferred SID widths 32..512)."""
+"""Parameter counts against our own counts (NEID, inferred SID widths 32..512)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from lle_core import create
 from lle_core.registry import registries
 from lle_neid.model import DEFAULT_CAPABILITIES
 
-# spec §6: "10,819,256 train / 10,818,860 inference; encoder 4,712,224; each decoder 3,047,360;
+# Ours: "10,819,256 train / 10,818,860 inference; encoder 4,712,224; each decoder 3,047,360;
 # FF x4 11,520; each sub-pixel head 396. The LE-only U-Net + head is 7,759,980".
 SPEC_TRAIN = 10_819_256
 SPEC_INFERENCE = 10_818_860

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from lle_core.registry import Params
 
 # ------------------------------------------------------------------------------------------
-# Initialisation (SCI's scheme, spec §4.1)
+# Initialisation (SCI's scheme, Ma et al. CVPR 2022; our choice)
 # ------------------------------------------------------------------------------------------
 
 
@@ -116,7 +116,7 @@ class InceptionDilatedStem(nn.Module):
 
     Paper Sec. 2.1: the average-pooling branch of Inception-v2 is removed and each of the four
     branches uses a dilated convolution of a different size; the branch outputs are spliced
-    (concatenated). Default (spec §4.1 [I]): four branches ``Conv3×3(3 -> 4, dilation = padding
+    (concatenated). Default (our choice): four branches ``Conv3×3(3 -> 4, dilation = padding
     = d) + ReLU`` with ``d = 1, 2, 3, 4``; 448 parameters, receptive-field radius 4.
 
     Shapes: ``(B, in_channels, H, W) -> (B, out_channels, H, W)``; ``out_channels`` is the sum
@@ -204,7 +204,7 @@ class IlluminationEstimator(nn.Module):
     ``Conv(in -> h) + ReLU -> Conv(h -> h) + BN + ReLU -> Conv(h -> out) + Sigmoid``.
 
     Paper Eq. 2: ``u^t = H_θ(·)`` is the illumination residual added to the stage input.
-    Default widths 16 -> 4 -> 4 -> 3: 847 parameters (spec §4.1 [I]).
+    Default widths 16 -> 4 -> 4 -> 3: 847 parameters (our choice).
 
     Shapes: ``(B, in_channels, H, W) -> u (B, out_channels, H, W)`` with values in ``(0, 1)``.
     In eval mode without autograd the BN is folded into its convolution (same maths, one

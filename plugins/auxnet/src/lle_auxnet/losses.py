@@ -141,8 +141,8 @@ def sci_weighted_smoothness(
     For every neighbour offset ``d`` of a ``(2r+1)²`` window (24 for ``r = 2``: the 12 distinct
     offsets counted twice, as in SCI), the weight ``w = exp(−||ΔYCbCr(guide)||² / (2σ²))``
     multiplies the L1 norm over channels of ``Δ illumination``; each term is averaged over the
-    valid pixels and the terms are summed. Colour conversion is per pixel (a clean port; see
-    the spec §4.2 on the code's quirks).
+    valid pixels and the terms are summed. Colour conversion is per pixel (a clean port that
+    leaves out the SCI code's quirks).
 
     Args:
         illumination: ``(B, 3, H, W)``.
@@ -178,7 +178,7 @@ class SmoothnessParams(LossParams):
 
     Attributes:
         mode: ``"isotropic"`` (default): core's isotropic TV on each L^t (the well-defined
-            reading of the paper's sqrt-of-product formula, spec §0/§7.11);
+            reading of the paper's sqrt-of-product formula, AuxNet Eq. 6);
             ``"sci_weighted"``: SCI's edge-aware 5×5 weighted L1 guided by V^{t−1}.
         sigma: Colour bandwidth of ``sci_weighted`` (10 as in the SCI code; the SCI paper
             may state 0.1, see the model card).

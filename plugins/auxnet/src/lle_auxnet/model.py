@@ -1,7 +1,7 @@
 """AuxNet: T weight-shared stages with auxiliary blocks in training, one basic block at inference.
 
 Paper: Jin, Chen, Liang, ICAROB 2023, Sec. 2 (Fig. 1, Eqs. 2-3); mapped onto SCI (Ma et al.,
-CVPR 2022) as in the project spec §4.1. Symbols (AuxNet -> SCI): S -> y, L^t -> x^t,
+CVPR 2022), the basis the paper names (AuxNet Sec. 2). Symbols (AuxNet -> SCI): S -> y, L^t -> x^t,
 R^t -> z^t, K_ξ -> K_ϑ, E^t -> s^t, V^t -> v^t.
 
 One training stage t = 1..T (FE, H_θ and K_ξ shared by all stages; ``V^0 = S``):
@@ -10,7 +10,7 @@ One training stage t = 1..T (FE, H_θ and K_ξ shared by all stages; ``V^0 = S``
 * auxiliary block: ``R^t = clamp(S / L^t, 0, 1)``, ``E^t = K_ξ(R^t)``, ``V^t = S + E^t``.
 
 Inference runs the first stage's illumination block only and returns ``clamp(S / L^1, 0, 1)``
-(the Retinex output, spec §7.10), so ``forward(S) == forward_train(S)["pred"]``.
+(the Retinex output; our choice), so ``forward(S) == forward_train(S)["pred"]``.
 """
 
 from __future__ import annotations

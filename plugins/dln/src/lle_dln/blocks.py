@@ -1,6 +1,6 @@
 """Building blocks of DLN: conv block, lighten/darken blocks, feature aggregation (FA), LBP.
 
-Layer lists follow the spec (``paper-specs.md`` §5.1), which describes the official code of the
+Layer lists follow the official code (WangLiwen1994/DLN), i.e. the
 journal version (Wang et al., "Lightening Network for Low-light Image Enhancement", TIP 2020):
 
 * ``ConvBlock``: convolution with bias followed by a PReLU with a *single* slope (init 0.25);

@@ -1,4 +1,4 @@
-"""Circle learning (DLN slides, "Constraint of the circle learning"; spec §5.1, §7.12).
+"""Circle learning (DLN slides, "Constraint of the circle learning"; the form is our choice).
 
 Two networks of the same architecture are trained jointly with one optimizer: a lightening model
 ``L`` (the enhancer being trained) and a darkening model ``D``. The slides' loss is

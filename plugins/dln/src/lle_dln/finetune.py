@@ -1,7 +1,7 @@
 """Stage 2 of the DLN recipe: supervised fine-tuning initialised from a stage-1 checkpoint.
 
 The official code pretrains on synthetic VOC pairs, then "reloads the weights and switches the
-dataset line" to fine-tune on LOL (spec §5.3). The engine has no generic "initial weights" key,
+dataset line" to fine-tune on LOL. The engine has no generic "initial weights" key,
 so this scheme (``dln.finetune``) does it: it loads the inference weights of a checkpoint
 (``.safetensors`` file or run folder) into the model *when the scheme is built*, i.e. before a
 resume restores its own state (a resumed fine-tuning run therefore continues, it does not

@@ -1,4 +1,4 @@
-"""DLN's difference loss ``Loss_dif(Q̂, Q) = 1 − SSIM(Q̂, Q) + λ·TV(Q̂)`` (slides; spec §5.2).
+"""DLN's difference loss ``Loss_dif(Q̂, Q) = 1 − SSIM(Q̂, Q) + λ·TV(Q̂)`` (DLN slides).
 
 The paper recipes express this loss as a core composite (``core.ssim`` weight 1 +
 ``core.tv`` weight 0.001, mode ``l2_dln``), which logs both terms separately. This module

@@ -2,7 +2,7 @@
 
 Slides: residual learning ``Y = X + E(X)`` with shallow features ("Conv×2"), multi-level LBPs with
 dense short connections, a fusion block and the enlightening convolutions. Exact layers from the
-official code of the journal version (spec §5.1), with ``d = dim`` (64 in the paper):
+official code of the journal version (WangLiwen1994/DLN), with ``d = dim`` (64 in the paper):
 
 * input gate: ``x_n = 2·(x − 0.5)`` and the brightness map ``b = max_c x``; ``concat -> 4 ch``;
 * shallow features: ``ConvBlock3×3(4 -> 2d)``, ``ConvBlock3×3(2d -> d) = f0``;

@@ -1,4 +1,4 @@
-"""Image reconstructor of FRLIE: encoder E and decoder D (paper §2.1, spec §3.1).
+"""Image reconstructor of FRLIE: encoder E and decoder D (FRLIE Sec. 2.1).
 
 Layer lists follow the released code (YaN9-Y/FRLIE ``src/networks.py``) so that the state-dict
 layout matches the shipped reconstructor checkpoint: with ``c = 32`` the encoder has 132,224
@@ -46,7 +46,7 @@ def _up_block(c_in: int, c_out: int, upsample: Upsample) -> nn.Sequential:
 
 
 def init_autoencoder_weights(module: nn.Module) -> None:
-    """Initialise as the official code does for E and D (spec §3.1).
+    """Initialise as the official code does for E and D (YaN9-Y/FRLIE).
 
     Convolutions: Kaiming-normal (fan-in, ReLU gain) weights and zero biases; batch norm:
     weight ~ N(1, 0.02) and zero bias.

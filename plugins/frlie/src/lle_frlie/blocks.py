@@ -1,4 +1,4 @@
-"""Feature restoration network of FRLIE (paper §2.2, Eq. 2; spec §3.1).
+"""Feature restoration network of FRLIE (FRLIE Sec. 2.2, Eq. 2).
 
 Generic feature-space restorers working on ``(B, C, h, w)`` tensors of any spatial size:
 

@@ -1,6 +1,6 @@
 """FRLIE loss terms: circular hue loss (Eq. 6) and feature matching (Eq. 3).
 
-The stage losses themselves are composites declared in the recipes (spec §3.2):
+The stage losses themselves are composites declared in the recipes (FRLIE Sec. 2.1–2.2):
 
 * stage 1: ``100·MSE(D(E(I_h)), I_h)`` (Eq. 1, ``core.mse`` with weight 100);
 * stage 2: ``100·MSE(D(F_r), I_h) + 0.2·L_FM + 0.5·(1 − SSIM) + 0.05·L_hue`` (Eq. 7).

@@ -1,4 +1,4 @@
-"""The FRLIE enhancer: ``I_out = D(FRNet(E(I_l)))`` (paper §2, Fig. 3; spec §3.1)."""
+"""The FRLIE enhancer: ``I_out = D(FRNet(E(I_l)))`` (FRLIE Sec. 2, Fig. 3)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Kept apart from the modules that build networks so that registering the plugin only needs
 pydantic and the core's parameter base classes. Defaults reproduce the released FRLIE code
-(spec §3: ``BASE_CHANNEL_NUM`` 32, ``BLOCK_NUM`` 4, bilinear decoder).
+(official code YaN9-Y/FRLIE: ``BASE_CHANNEL_NUM`` 32, ``BLOCK_NUM`` 4, bilinear decoder).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ DEFAULT_DILATIONS: tuple[int, ...] = (1, 2, 3, 4)
 
 
 class AutoEncoderParams(Params):
-    """Encoder E / decoder D (spec §3.1).
+    """Encoder E / decoder D (FRLIE Sec. 2.1).
 
     Attributes:
         base_channels: ``c``; E outputs ``4c`` channels at 1/4 resolution.
@@ -31,7 +31,7 @@ class AutoEncoderParams(Params):
 
 
 class ContextBlockParams(Params):
-    """Context block (SADNet style, spec §3.1).
+    """Context block (SADNet style, FRLIE Sec. 2.2).
 
     Attributes:
         channels: Input/output channels.

@@ -1,4 +1,4 @@
-"""``frlie.two_stage``: the two-stage training of FRLIE (paper §2.1–2.2, spec §3.2–3.3).
+"""``frlie.two_stage``: the two-stage training of FRLIE (FRLIE Sec. 2.1–2.2).
 
 * ``stage: 1``: E and D learn to reconstruct normal-light images (Eq. 1). The model input is
   ``high``; the context gets ``pred = D(E(I_h))`` and ``feat_high = E(I_h)``. Only E and D are

@@ -36,7 +36,7 @@ class HF2Params(Params):
         op: How the two attended features are combined: ``mul`` (paper, M3), ``add`` (M1) or
             ``cat`` (M2; concatenation + Conv1×1(2C→C)).
         share_attention: Use one CBAM unit for both inputs instead of two independent ones
-            (spec §7.1; default ``False``, the two streams come from different domains).
+            (our choice; default ``False``, the two streams come from different domains).
         reduction: Channel-MLP reduction of the CBAM channel gate.
         pool_types: Global pools of the channel gate.
         kernel_size: Kernel of the CBAM spatial gate.

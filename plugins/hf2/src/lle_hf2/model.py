@@ -3,8 +3,8 @@
 A U-Net whose encoder mirrors the five VGG16 stages. At each level ``k`` the encoder feature
 ``E_k`` is fused with the frozen VGG16 feature ``V_k`` (``F_k = HF2_enc,k(E_k, V_k)``) and
 ``F_k`` feeds both the next stage and the skip connection; in the decoder the up-sampled
-feature ``U_k`` is fused with the skip (``G_k = HF2_dec,k(F_k, U_k)``). The topology is the
-inferred reading of spec §1.1 (the paper's Fig. 2 gives no layer list); every inferred choice is
+feature ``U_k`` is fused with the skip (``G_k = HF2_dec,k(F_k, U_k)``). The topology is
+our reading of HF2 Sec. 2.1–2.2 (the paper's Fig. 2 gives no layer list); every inferred choice is
 an option here and in the model card.
 
 The backbone and both fusions are registry specs, so another backbone (with matching levels) or

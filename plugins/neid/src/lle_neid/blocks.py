@@ -1,9 +1,9 @@
 """The U-Net parts of NEID: shared encoder, decoder, sub-pixel head and the weight init.
 
-Layer lists follow spec §2.1 (SID-style U-Net, Jiang et al. 2021, Sec. 2.1–2.2): every level is
-two 3×3 convolutions each followed by LeakyReLU(0.2); the encoder downsamples with 2×2 max
-pooling, the decoder upsamples with a 2×2 stride-2 transposed convolution (no bias, no
-activation), concatenates the skip and applies two 3×3 convolutions. No normalisation.
+Layer lists are our reading of NEID Sec. 2.1–2.2 (SID-style U-Net): every level is two 3×3
+convolutions each followed by LeakyReLU(0.2); the encoder downsamples with 2×2 max pooling,
+the decoder upsamples with a 2×2 stride-2 transposed convolution (no bias, no activation),
+concatenates the skip and applies two 3×3 convolutions. No normalisation.
 
 Example:
     >>> enc, dec = UNetEncoder(widths=(8, 16, 32)), UNetDecoder(widths=(8, 16, 32))
@@ -174,7 +174,7 @@ class SubPixelHead(nn.Module):
     """Sub-pixel convolution upsampler: ``Conv k×k (C -> out·s²)`` → ``PixelShuffle(s)``.
 
     ``(B, in_channels, H, W) -> (B, out_channels, sH, sW)``, linear output (no activation).
-    NEID uses it with ``k = 1``, ``s = 2`` after both decoders (spec §2.1, Shi et al. /
+    NEID uses it with ``k = 1``, ``s = 2`` after both decoders (NEID Sec. 2.2, Shi et al. /
     Caballero et al. sub-pixel convolution, the paper's ref. [2]).
     """
 

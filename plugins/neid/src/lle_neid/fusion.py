@@ -8,7 +8,7 @@ features sent to the LE decoder. Spec §2.1 reading (default ``gate="sigmoid"``)
     fused = w ⊙ b + (1 − w) ⊙ a
 
 with ``a`` the host stream (NEID: the encoder skip ``S_k``) and ``b`` the guide (NEID: the DR
-decoder feature ``R_k``). Alternatives (spec §2.1, §7.3): ``"sk_softmax"``, a per-channel 2-way
+decoder feature ``R_k``). Alternatives (ours): ``"sk_softmax"``, a per-channel 2-way
 softmax (selective-kernel style) from ``GAP([a, b])``; ``"residual"``, ``a + w ⊙ b``.
 
 As a generic :class:`~lle_core.interfaces.FusionOp` it fuses any two ``(B, C, H, W)`` tensors;

@@ -2,7 +2,7 @@
 
 ``L_color = L_H + L_S`` with ``L_H = 1 − cos(H_p, H_gt)`` and ``L_S = 1 − cos(S_p, S_gt)``,
 where ``cos`` is the cosine similarity of the flattened ``(H·W)`` map of each image, averaged
-over the batch (spec §2.2). HSV follows TF/skimage: hue in ``[0, 1)`` (spec §0, §7.5), via
+over the batch (NEID Sec. 2.3). HSV follows TF/skimage: hue in ``[0, 1)`` (our choice), via
 :func:`lle_core.losses.rgb_to_hsv`. The prediction (and the target) are clamped to ``[0, 1]``
 first, as the network output is linear.
 
@@ -12,7 +12,7 @@ stays in ``[-1, 1]``), equals 1 for identical maps, is 1 for two all-zero maps (
 images, whose hue and saturation are 0), and its gradient is finite everywhere. For natural
 images (``‖p‖² ≫ eps``) it equals the plain cosine.
 
-``hue_mode="circular"`` (option, spec §2.2 caveat): hue is encoded as ``(cos 2πh, sin 2πh)``
+``hue_mode="circular"`` (option, our addition): hue is encoded as ``(cos 2πh, sin 2πh)``
 so that the cosine respects the circularity of hue (``h = 0.99`` and ``h = 0.01`` are close).
 
 Example:

@@ -1,6 +1,6 @@
 """The NEID model (Jiang, Liu et al. 2021, "Bridge the vision gap from field to command").
 
-Two streams share one U-Net encoder (paper Sec. 2.2, Fig. 3; spec §2.1)::
+Two streams share one U-Net encoder (paper Sec. 2.2, Fig. 3)::
 
     low_lr ─ encoder ─┬─ DR decoder ─ R_1..R_4 ─ DR head (training only) ─> dr  (2× size)
                       │                 │ FF_k(S_k, R_k)

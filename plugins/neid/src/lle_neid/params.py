@@ -1,7 +1,7 @@
 """Parameter models of every NEID component (pydantic only: cheap to import at plugin load).
 
 Each model validates a config mapping before anything is built; unknown keys are rejected.
-The defaults are the spec's recommended readings of the paper (spec §2 and §7.3–7.5); the
+The defaults are our readings of the paper (NEID Sec. 2.2–2.3, 3.2) where it is silent; the
 model card (``plugins/neid/README.md``) lists every decision.
 """
 
@@ -14,7 +14,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from lle_core import Params, SpecOf
 from lle_core.interfaces import LossParams
 
-#: Paper-inferred widths of the SID-style U-Net (spec §2.1): one entry per level, finest first.
+#: Paper-inferred widths of the SID-style U-Net (NEID Sec. 2.1): one entry per level, finest first.
 SID_WIDTHS: tuple[int, ...] = (32, 64, 128, 256, 512)
 
 

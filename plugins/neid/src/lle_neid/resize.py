@@ -11,8 +11,8 @@ from lle_core.errors import ShapeError
 def bicubic_downsample(x: Tensor, factor: int = 2, *, antialias: bool = True) -> Tensor:
     """Bicubic ↓``factor`` of an image batch, clamped back to ``[0, 1]``.
 
-    NEID feeds the network the bicubic ↓2 of the low-light image (paper Sec. 3.2 and 3.3;
-    spec §2.3). ``antialias=True`` matches PIL's bicubic resize (spec §7.4 default); ``False``
+    NEID feeds the network the bicubic ↓2 of the low-light image (paper Sec. 3.2 and 3.3).
+    ``antialias=True`` matches PIL's bicubic resize (our default); ``False``
     is the plain bicubic kernel of TF1's ``resize_bicubic``. Bicubic overshoots, hence the clamp.
 
     Args:

@@ -3,7 +3,7 @@
 From a batch of aligned paired crops (``low``, ``high``, e.g. 256×256) it builds the triplet
 
 * ``low_lr``  = bicubic ↓2 of the low-light crop (the network input, e.g. 128×128),
-* ``low_hr``  = the low-light crop (the DR target by default, spec §7.4),
+* ``low_hr``  = the low-light crop (the DR target by default, our choice),
 * ``high``    = the normal-light crop (the LE target),
 
 runs ``model.forward_train(low_lr)`` (``pred`` and ``dr`` at 2×) and applies the loss to the
