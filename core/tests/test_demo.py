@@ -98,3 +98,13 @@ def test_demo_on_a_real_paired_folder(tmp_path):
     assert [row["name"] for row in report["models"][0]["images"]] == ["4.png"]
     assert sorted(p.name for p in (out / "data" / "train" / "low").iterdir()) == [
         "0.png", "1.png", "2.png", "3.png"]
+
+
+def test_nice_ticks_never_hang_and_stay_few():
+    """A tiny spread far from zero (a flat loss curve) once made the tick loop run forever."""
+    from lle_core.demo.plot import _nice_ticks
+
+    for lo, hi in ((1e6, 1e6 + 1e-9), (0.1, 0.1 + 1e-17), (0.0, 1.0), (float("nan"), 1.0)):
+        ticks = _nice_ticks(lo, hi)
+        assert 1 <= len(ticks) <= 21
+    assert _nice_ticks(0.0, 1.0) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]

@@ -16,18 +16,25 @@ _GRID = (225, 225, 225)
 
 
 def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
-    if hi <= lo:
-        return [lo]
+    """About ``n`` round tick values in ``[lo, hi]`` (at most ``4 n + 1``, never a hang).
+
+    Non-finite bounds, an empty range, or a step too small to move ``v`` (values far from 0
+    with a tiny spread) give the bounds themselves.
+    """
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [lo] if math.isfinite(lo) else [0.0]
     raw = (hi - lo) / n
     mag = 10 ** math.floor(math.log10(raw))
     step = min((m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw), default=raw)
     start = math.ceil(lo / step) * step
-    ticks = []
+    ticks: list[float] = []
     v = start
-    while v <= hi + 1e-12:
+    while v <= hi + 1e-12 and len(ticks) <= 4 * n:
         ticks.append(round(v, 10))
+        if v + step == v:  # step below the float resolution at v
+            break
         v += step
-    return ticks
+    return ticks or [lo, hi]
 
 
 def _label(v: float) -> str:
