@@ -173,6 +173,8 @@ def test_default_set_prefers_quality_among_fast_sets(tmp_path: Path, fake_packag
     fast_worse = WeightSet(model=SPEC, file="z", sha256="0", data="", recipe="", budget="",
                            metrics={"psnr": 16.0}, mp_per_s=5.0)
     with registries().temporary() as regs:
+        for entry in regs["weights"].entries():  # only the three sets below
+            regs["weights"].remove(entry.name)
         for name, ws in (("slow", slow_best), ("fast", fast), ("fastworse", fast_worse)):
             regs["weights"].add(Entry("weights", f"core.{name}", ws, plugin="core"))
         assert default_weight_set()[0] == "core.fast"
