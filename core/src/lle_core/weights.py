@@ -261,9 +261,9 @@ def export_weight_set(
     fields = {k: getattr(record, k) for k in record.__dataclass_fields__}
     fields["model"] = dict(record.model)
     fields["metrics"] = dict(record.metrics)
-    tmp_json = folder / f".{name}.json.tmp"
-    tmp_json.write_text(json.dumps(fields, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp_json, folder / f"{name}.json")
+    from lle_core.files import atomic_write
+
+    atomic_write(folder / f"{name}.json", (json.dumps(fields, indent=2) + "\n").encode())
     return record
 
 

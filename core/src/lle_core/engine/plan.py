@@ -236,6 +236,6 @@ def run_plan(
 
 
 def _write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    tmp.replace(path)
+    from lle_core.files import atomic_write
+
+    atomic_write(path, json.dumps(data, indent=2).encode("utf-8"))
