@@ -2,7 +2,8 @@
 
 Paper (Jiang et al. 2021, Sec. 2.2, "Feature Fusing module"): DR feature maps are turned into
 vectors that weight the channels, and a weighted sum of the LE and DR features forms the fused
-features sent to the LE decoder. Spec §2.1 reading (default ``gate="sigmoid"``)::
+features sent to the LE decoder. The paper gives no formula; our reading (default
+``gate="sigmoid"``)::
 
     w = sigmoid(MLP(GAP(b)))            MLP = 1×1 conv C -> max(C/r, m) -> ReLU -> 1×1 conv -> C
     fused = w ⊙ b + (1 − w) ⊙ a
