@@ -2,7 +2,8 @@
 
 Paper: Jin, Chen, Liang, "A lightweight low-light image enhancement network", ICAROB 2023,
 Sec. 2.1 (feature extraction, Fig. 2) and Sec. 2.2 (H_θ, Eq. 2 and Fig. 3; auxiliary block,
-Eq. 3). The layer lists are those of the project spec (§4.1, inferred layers [I]); the
+Eq. 3). The paper gives no layer list beyond "four dilated branches" and "three convolutional
+layers" (about 0.0013M parameters in all, Tab. 2), so the widths and dilations are our choice; the
 calibrator is SCI's ``CalibrateNetwork`` (Ma et al., CVPR 2022), re-written from its
 description.
 
@@ -187,9 +188,9 @@ class IlluminationParams(Params):
 
     Attributes:
         in_channels: Channels of the features it reads (16 = the default stem's output).
-        hidden_channels: Width of the two hidden convolutions (4 in the spec).
+        hidden_channels: Width of the two hidden convolutions (4: our choice).
         out_channels: Channels of the residual ``u`` (3, one per colour channel).
-        batch_norm: BN after the middle convolution (as in the spec and SCI's H_θ).
+        batch_norm: BN after the middle convolution (our choice, as SCI's H_θ).
     """
 
     in_channels: int = Field(16, ge=1)

@@ -31,13 +31,14 @@ ILLUMINATION_FLOOR = 1e-4
 
 
 class AuxNetParams(Params):
-    """Parameters of :class:`AuxNet` (defaults = the spec's 1,295-parameter inference model).
+    """Parameters of :class:`AuxNet` (defaults = our 1,295-parameter inference model).
 
     Attributes:
         stages: T, the number of weight-shared training stages (3 in the paper).
         fe_wiring: ``"per_stage"`` (default): the stem reads each stage input V^{t−1};
             ``"once"``: the stem runs once on S and its features are concatenated with V^{t−1}
-            at every stage (H_θ then reads ``stem width + 3`` channels). Spec §7.9.
+            at every stage (H_θ then reads ``stem width + 3`` channels). Both fit the paper's
+            "spliced and transmitted to the middle module" (Sec. 2); the choice is ours.
         branch_channels: Stem branch width(s) (see :class:`lle_auxnet.blocks.InceptionDilatedStem`).
         dilations: Stem branch dilations (0 = a 1×1 branch).
         reduction_channels: 1×1 reduction before each dilated branch (``None`` = none).
