@@ -1,7 +1,8 @@
 """Image-quality metrics with an explicit protocol: PSNR and SSIM (``core.psnr``, ``core.ssim``).
 
-The protocol ("ours"; numbers are not directly comparable with every paper's table, see spec
-§7.14):
+The protocol ("ours"; numbers are not directly comparable with every paper's table: their SSIM
+implementations differ, e.g. FRLIE's official code uses grayscale with a 51-pixel window, DLN's
+uses skimage's default 7×7 window, and HF2, NEID and AuxNet do not say):
 
 * Inputs: RGB ``(B, 3, H, W)``, both images clamped to ``[0, 1]`` (data range 1).
 * Quantisation (default on): both images are rounded to 8-bit levels (``round(255·x)/255``)
