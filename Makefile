@@ -12,7 +12,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 DISTS  := core $(filter-out plugins/_template/,$(sort $(dir $(wildcard plugins/*/pyproject.toml))))
 STAMP  := $(VENV)/.lle-installed
 
-.PHONY: demo test lint typecheck bench clean install
+.PHONY: demo test docs lint typecheck bench clean install
 
 install: $(STAMP)
 
@@ -21,7 +21,7 @@ $(STAMP): $(wildcard core/pyproject.toml plugins/*/pyproject.toml) Makefile
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -c "import torch, torchvision" 2>/dev/null || \
 		$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
-	$(BIN)/python -m pip install --quiet $(foreach d,$(DISTS),-e ./$(d)) -e "./core[test,demo,onnx]"
+	$(BIN)/python -m pip install --quiet $(foreach d,$(DISTS),-e ./$(d)) -e "./core[test,demo,onnx,docs]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -30,7 +30,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy core/src $(wildcard plugins/*/src)
+	$(BIN)/mkdocs build --strict --site-dir .site
 	CI=$${CI:-} HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The documentation site (guide + API reference from the docstrings) into .site/; strict: a
+# broken link or a docstring that does not match its signature fails the build.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir .site
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -40,4 +46,4 @@ typecheck: $(STAMP)
 	$(BIN)/mypy core/src $(foreach d,$(wildcard plugins/*/src),$(d))
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .site
