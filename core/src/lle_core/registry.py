@@ -79,7 +79,8 @@ class Capabilities(BaseModel):
             ``"downscale"`` (approximate: one untiled pass on a downscaled copy).
         fast_path: Inference optimisations that measurably pay for this model
             (:mod:`lle_core.inference.fast`; ``enhance`` applies them unless the plain path
-            is asked for): ``"fold"``, ``"channels_last"``, ``"bfloat16"`` (only where a test
+            is asked for): ``"fold"``, ``"native"`` (the model's own compiled CPU kernel,
+            :mod:`lle_core.native`), ``"channels_last"``, ``"bfloat16"`` (only where a test
             shows a loss below 0.1 dB against float32), ``"compile"``; empty = plain eager.
         dtypes: Floating dtypes the component supports (``"float32"``, ``"bfloat16"``, ...).
         needs_ground_truth: Training needs paired ``high`` images.
@@ -97,7 +98,7 @@ class Capabilities(BaseModel):
     receptive_field: int = Field(32, ge=0)
     tile_align: int = Field(1, ge=1)
     global_stats: Literal["stream", "downscale"] = "stream"
-    fast_path: tuple[Literal["fold", "channels_last", "bfloat16", "compile"], ...] = ()
+    fast_path: tuple[Literal["fold", "native", "channels_last", "bfloat16", "compile"], ...] = ()
     dtypes: tuple[str, ...] = ("float32",)
     needs_ground_truth: bool = True
     needs_weights: bool = True

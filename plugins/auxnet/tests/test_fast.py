@@ -8,6 +8,7 @@ import torch
 from PIL import Image
 
 import lle_core
+from lle_auxnet.cpu_kernel import CpuKernelAuxNet
 from lle_auxnet.fast import FastAuxNet
 from lle_auxnet.model import AuxNet
 from lle_core.cli.main import main
@@ -39,6 +40,17 @@ def _textured_pair() -> tuple[torch.Tensor, torch.Tensor]:
     return (0.2 * high**1.5).clamp(0, 1), high
 
 
+def _count_fast_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts calls of either fast module (compiled kernel, or the PyTorch fast copy)."""
+    calls: list[int] = []
+    for cls in (FastAuxNet, CpuKernelAuxNet):
+        original = cls.forward
+        monkeypatch.setattr(
+            cls, "forward", lambda self, x, _f=original: calls.append(1) or _f(self, x)
+        )
+    return calls
+
+
 def test_fast_copy_in_float32_matches_the_plain_forward():
     model = _trained_like()
     low, _ = _textured_pair()
@@ -62,9 +74,7 @@ def test_bfloat16_loses_less_than_a_tenth_of_a_db():
 def test_enhance_default_is_the_fast_copy_within_tolerance(monkeypatch):
     model = _trained_like()
     low, _ = _textured_pair()
-    calls = []
-    original = FastAuxNet.forward
-    monkeypatch.setattr(FastAuxNet, "forward", lambda self, x: calls.append(1) or original(self, x))
+    calls = _count_fast_calls(monkeypatch)
     fast = enhance(model, low, tile="off")
     assert calls == [1]
     plain = enhance(model, low, tile="off", plain=True)
@@ -79,9 +89,7 @@ def test_cli_plain_switch(tmp_path, monkeypatch, capsys, switch):
     weights = save_weights(tmp_path / "aux.safetensors", _trained_like())
     arr = (np.random.default_rng(0).random((20, 24, 3)) * 80).astype(np.uint8)
     Image.fromarray(arr).save(tmp_path / "a.png")
-    calls = []
-    original = FastAuxNet.forward
-    monkeypatch.setattr(FastAuxNet, "forward", lambda self, x: calls.append(1) or original(self, x))
+    calls = _count_fast_calls(monkeypatch)
     argv = ["enhance", str(tmp_path / "a.png"), "-o", str(tmp_path / "o.png"), "--weights",
             str(weights), "--tile", "off"]
     if switch == "flag":

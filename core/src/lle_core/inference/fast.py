@@ -10,6 +10,10 @@ Options (a model declares those that were measured to pay for it, ``docs/benchma
 
 * ``fold``: batch norms folded into the preceding convolution (generic for ``Conv2d`` →
   ``BatchNorm2d`` pairs inside ``nn.Sequential``; a model may fold more itself, see below).
+* ``native``: the model's own C kernel for CPUs, compiled once per machine with the system C
+  compiler and cached (:mod:`lle_core.native`; ``LLE_NATIVE=0`` turns it off). Only a model
+  that builds its own copy (below) can use it; without a compiler it falls back to the other
+  options.
 * ``channels_last``: weights and activations in channels-last layout (oneDNN's fast layout
   on CPUs).
 * ``bfloat16``: bfloat16 compute where the machine has native bfloat16 arithmetic
@@ -34,6 +38,7 @@ from typing import Any, cast
 import torch
 from torch import Tensor, nn
 
+from lle_core.native import native_enabled
 from lle_core.registry import Capabilities
 
 #: Environment variable that turns the fast path off (``1``/``true``/``yes``).
@@ -59,8 +64,19 @@ def native_bfloat16(device: torch.device) -> bool:
 
 
 def usable_options(options: Iterable[str], device: torch.device) -> tuple[str, ...]:
-    """The declared options that apply on ``device`` (``bfloat16`` needs native support)."""
-    return tuple(o for o in options if o != "bfloat16" or native_bfloat16(device))
+    """The declared options that apply on ``device``.
+
+    ``bfloat16`` needs native support there, ``native`` (compiled CPU kernels) a CPU and
+    ``LLE_NATIVE`` not turned off.
+    """
+    usable = []
+    for option in options:
+        if option == "bfloat16" and not native_bfloat16(device):
+            continue
+        if option == "native" and (device.type != "cpu" or not native_enabled()):
+            continue
+        usable.append(option)
+    return tuple(usable)
 
 
 def fold_batch_norm(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[Tensor, Tensor]:

@@ -93,7 +93,7 @@ class AuxNet(Enhancer):
         dtypes=("float32", "bfloat16"),
         needs_ground_truth=False,
         needs_weights=True,
-        fast_path=("fold", "channels_last", "bfloat16"),
+        fast_path=("fold", "native", "channels_last", "bfloat16"),
     )
     training_only_prefixes: ClassVar[tuple[str, ...]] = ("calibrator.",)
 
@@ -214,11 +214,14 @@ class AuxNet(Enhancer):
 
     # -- fast inference copy (lle_core.inference.fast) ----------------------------------
     def fast_inference(self, options: tuple[str, ...]) -> nn.Module:
-        """A fused inference-only copy (see :mod:`lle_auxnet.fast`); ``self`` is unchanged.
+        """A fused inference-only copy; ``self`` is unchanged.
 
         Args:
-            options: The usable ``fast_path`` options (``fold`` is always applied here;
-                ``channels_last``, ``bfloat16``).
+            options: The usable ``fast_path`` options. ``fold`` is always applied here;
+                ``native`` runs the compiled CPU kernel (:mod:`lle_auxnet.cpu_kernel`) where a
+                C compiler is available and the configuration is the one it computes;
+                otherwise (and for inputs it does not take) :class:`lle_auxnet.fast.FastAuxNet`
+                runs, with ``channels_last`` / ``bfloat16`` if given.
         """
         from lle_auxnet.blocks import fold_batch_norm
         from lle_auxnet.fast import FastAuxNet
@@ -233,13 +236,42 @@ class AuxNet(Enhancer):
             mid_w, mid_b = fold_batch_norm(est.conv_mid, est.bn_mid)
         convs3 = [(est.conv_in.weight, est.conv_in.bias), (mid_w, mid_b),
                   (est.conv_out.weight, est.conv_out.bias)]
-        return FastAuxNet(
+        fast = FastAuxNet(
             stem,
             convs3,
             floor=self.floor,
             stem_once=self.fe_wiring == "once",
             channels_last="channels_last" in options,
             bfloat16="bfloat16" in options,
+        )
+        if "native" not in options or not self._kernel_computes_this():
+            return fast
+        from lle_auxnet.cpu_kernel import CpuKernelAuxNet, load_library
+
+        lib = load_library()
+        if lib is None:
+            return fast
+        kernel_stem = [(w, b, int(d)) for ((w, b, _, d),) in stem]
+        return CpuKernelAuxNet(lib, kernel_stem, convs3, floor=self.floor, fallback=fast)
+
+    def _kernel_computes_this(self) -> bool:
+        """Whether this configuration is the one :mod:`lle_auxnet.cpu_kernel` computes."""
+        if self.fe_wiring != "per_stage" or not 1 <= len(self.stem.branches) <= 8:
+            return False
+        for branch in self.stem.branches:
+            convs = [m for m in branch.modules() if isinstance(m, nn.Conv2d)]
+            if len(convs) != 1:
+                return False
+            c = convs[0]
+            if (c.in_channels, c.out_channels, c.kernel_size, c.bias is None) != (
+                3, 4, (3, 3), False
+            ) or not (c.padding[0] == c.padding[1] == c.dilation[0] == c.dilation[1] <= 8):
+                return False
+        est = self.illumination
+        shapes = [(m.in_channels, m.out_channels) for m in (est.conv_in, est.conv_mid,
+                                                           est.conv_out)]
+        return shapes == [(4 * len(self.stem.branches), 4), (4, 4), (4, 3)] and all(
+            m.bias is not None for m in (est.conv_in, est.conv_mid, est.conv_out)
         )
 
     # -- bookkeeping ----------------------------------------------------------------------

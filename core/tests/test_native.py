@@ -1,0 +1,101 @@
+"""lle_core.native: compile once per machine, cache atomically, fall back with a reason."""
+
+from __future__ import annotations
+
+import ctypes
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from lle_core import native
+
+SOURCE = "int lle_add(int a, int b) { return a + b + OFFSET; }\n"
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(native.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.delenv(native.NATIVE_ENV, raising=False)
+    native.forget_kernels()
+    yield tmp_path / "cache" / "kernels"
+    native.forget_kernels()
+
+
+def _source(tmp_path, offset: int = 0, body: str = SOURCE):
+    path = tmp_path / f"k{offset}.c"
+    path.write_text(f"#define OFFSET {offset}\n{body}")
+    return path
+
+
+def _require_compiler() -> None:
+    if native.find_compiler() is None:
+        pytest.fail("no C compiler on this machine: compiled kernels cannot be tested")
+
+
+def test_compiles_loads_and_calls(tmp_path, _cache):
+    _require_compiler()
+    lib = native.load_kernel("adder", _source(tmp_path, 5))
+    assert lib is not None, native.kernel_problem("adder")
+    lib.lle_add.restype = ctypes.c_int
+    assert lib.lle_add(2, 3) == 10
+    files = sorted(p.name for p in _cache.iterdir())
+    assert len(files) == 1 and files[0].startswith("adder-")
+    assert native.kernel_problem("adder") is None
+
+
+def test_a_cached_library_is_not_compiled_again(tmp_path, monkeypatch, _cache):
+    _require_compiler()
+    calls = []
+    original = native._compile
+    monkeypatch.setattr(native, "_compile", lambda *a: calls.append(1) or original(*a))
+    source = _source(tmp_path, 1)
+    assert native.load_kernel("adder", source) is not None
+    assert native.load_kernel("adder", source) is not None  # same process: loaded once
+    native.forget_kernels()
+    assert native.load_kernel("adder", source) is not None  # next process: the cached file
+    assert calls == [1]
+    source.write_text(source.read_text() + "int lle_other(void) { return 0; }\n")
+    native.forget_kernels()
+    assert native.load_kernel("adder", source) is not None  # changed source: compiled again
+    assert calls == [1, 1]
+    assert len(list(_cache.iterdir())) == 2
+
+
+def test_a_source_that_does_not_compile_gives_none_a_reason_and_no_debris(tmp_path, _cache):
+    _require_compiler()
+    broken = _source(tmp_path, 0, body="int lle_add(int a { return a; }\n")
+    assert native.load_kernel("broken", broken) is None
+    problem = native.kernel_problem("broken") or ""
+    assert "broken" in problem and "failed" in problem
+    assert not _cache.exists() or list(_cache.iterdir()) == []
+
+
+def test_switched_off_or_no_compiler(tmp_path, monkeypatch):
+    monkeypatch.setenv(native.NATIVE_ENV, "0")
+    assert not native.native_enabled()
+    assert native.load_kernel("adder", _source(tmp_path)) is None
+    assert "LLE_NATIVE" in (native.kernel_problem("adder") or "")
+    monkeypatch.setenv(native.NATIVE_ENV, "1")
+    monkeypatch.setenv("CC", "/nonexistent/cc")
+    monkeypatch.setattr(native.shutil, "which", lambda name: None)
+    assert native.load_kernel("adder", _source(tmp_path)) is None
+    assert "no C compiler" in (native.kernel_problem("adder") or "")
+
+
+def test_processes_compiling_at_once_all_load_and_leave_one_file(tmp_path, _cache):
+    _require_compiler()
+    source = _source(tmp_path, 7)
+    script = textwrap.dedent(f"""
+        import ctypes
+        from lle_core import native
+        lib = native.load_kernel("adder", {str(source)!r})
+        lib.lle_add.restype = ctypes.c_int
+        print(lib.lle_add(1, 1))
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    outputs = [p.communicate(timeout=120)[0].strip() for p in procs]
+    assert outputs == ["9"] * 4
+    assert len(list(_cache.iterdir())) == 1  # one library, no temporary files left
