@@ -33,9 +33,11 @@ import tempfile
 import threading
 from pathlib import Path
 
+from lle_core.manifest import cache_dir as manifest_cache_dir
+
 #: Environment variable that turns compiled kernels off (``0``/``false``/``no``/``off``).
 NATIVE_ENV = "LLE_NATIVE"
-#: Environment variable naming the cache folder (kernels go to its ``kernels`` subfolder).
+#: Environment variable naming lle's cache folder (kernels go to its ``kernels`` subfolder).
 CACHE_ENV = "LLE_CACHE_DIR"
 #: Flags every kernel is compiled with (``-march=native`` is dropped if the compiler refuses it).
 FLAGS = ("-O3", "-march=native", "-std=c11", "-shared", "-fPIC")
@@ -66,13 +68,8 @@ def find_compiler() -> str | None:
 
 
 def cache_dir() -> Path:
-    """Folder holding compiled kernels (created on demand)."""
-    root = os.environ.get(CACHE_ENV)
-    if root:
-        return Path(root) / "kernels"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
-    return base / "lle" / "kernels"
+    """Folder holding compiled kernels: ``kernels`` in lle's cache folder (created on demand)."""
+    return manifest_cache_dir() / "kernels"
 
 
 def _cpu_fingerprint() -> str:

@@ -47,6 +47,8 @@ def _scratch(floats: int) -> Tensor:
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
+    """A process-wide pool of ``workers`` threads (at least one)."""
+    workers = max(1, workers)
     with _POOL_LOCK:
         if workers not in _POOLS:
             _POOLS[workers] = ThreadPoolExecutor(workers, thread_name_prefix="lle-auxnet")
@@ -127,11 +129,13 @@ class CpuKernelAuxNet(nn.Module):
         bounds = band_bounds(h, workers if b == 1 else 1)
         jobs = [(i, y0, y1) for i in range(b) for y0, y1 in bounds]
         workers = min(workers, len(jobs))
-        if workers == 1:
-            for job in jobs:
-                self._band(src, out, *job)
-        else:
-            list(_pool(workers).map(lambda job: self._band(src, out, *job), jobs))
+        # this thread takes every workers-th band itself; the pool's workers - 1 threads the rest
+        mine, theirs = jobs[::workers], [j for k, j in enumerate(jobs) if k % workers]
+        pending = [_pool(workers - 1).submit(self._band, src, out, *j) for j in theirs]
+        for job in mine:
+            self._band(src, out, *job)
+        for future in pending:
+            future.result()
         return out
 
     def _band(self, src: Tensor, out: Tensor, index: int, y0: int, y1: int) -> None:
