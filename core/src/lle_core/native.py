@@ -115,12 +115,17 @@ def _compile(source_file: Path, target: Path, compiler: str, flags: tuple[str, .
             os.unlink(tmp)
 
 
-def load_kernel(name: str, source_file: str | os.PathLike[str]) -> ctypes.CDLL | None:
+def load_kernel(
+    name: str, source_file: str | os.PathLike[str], extra_flags: tuple[str, ...] = ()
+) -> ctypes.CDLL | None:
     """The compiled library of ``source_file``, compiled on first use; ``None`` if unavailable.
 
     Args:
         name: A short name for the cache file and messages (e.g. ``"auxnet"``).
         source_file: The C source (C11, no dependencies beyond the C library).
+        extra_flags: Flags added to :data:`FLAGS` (e.g. ``("-fopenmp",)``); when the compiler
+            refuses them the source is compiled without them (check in the library, e.g. with
+            ``#ifdef _OPENMP``, what it got).
 
     Returns:
         The loaded library (cached per process), or ``None`` when kernels are off
@@ -133,18 +138,20 @@ def load_kernel(name: str, source_file: str | os.PathLike[str]) -> ctypes.CDLL |
     with _LOCK:
         if name in _LOADED:
             return _LOADED[name]
-        library = _build(name, Path(source_file))
+        library = _build(name, Path(source_file), tuple(extra_flags))
         _LOADED[name] = library
         return library
 
 
-def _build(name: str, source_file: Path) -> ctypes.CDLL | None:
+def _build(name: str, source_file: Path, extra: tuple[str, ...]) -> ctypes.CDLL | None:
     compiler = find_compiler()
     if compiler is None:
         _PROBLEMS[name] = "no C compiler found (set CC or install gcc/clang)"
         return None
     source = source_file.read_bytes()
-    for flags in (FLAGS, tuple(f for f in FLAGS if f != "-march=native")):
+    portable = tuple(f for f in FLAGS if f != "-march=native")
+    attempts = dict.fromkeys([(*FLAGS, *extra), FLAGS, (*portable, *extra), portable])
+    for flags in attempts:
         target = _library_path(name, source, compiler, flags)
         try:
             if not target.exists():

@@ -7,7 +7,7 @@ import torch
 
 import lle_core
 from lle_auxnet import cpu_kernel
-from lle_auxnet.cpu_kernel import CpuKernelAuxNet, band_bounds
+from lle_auxnet.cpu_kernel import CpuKernelAuxNet, band_count
 from lle_auxnet.fast import FastAuxNet
 from lle_auxnet.model import AuxNet
 from lle_core import native
@@ -37,13 +37,17 @@ def _model(seed: int = 0, **params: object) -> AuxNet:
     return model.eval()
 
 
-def _kernel_or_fail(model: AuxNet) -> CpuKernelAuxNet:
-    fast = model.fast_inference(("fold", "native"))
+def _kernel_or_fail(model: AuxNet, bfloat16: bool = False) -> CpuKernelAuxNet:
+    fast = model.fast_inference(("fold", "native", "bfloat16") if bfloat16 else ("fold", "native"))
     if native.find_compiler() is None:  # a machine without a C compiler: the fallback
         assert isinstance(fast, FastAuxNet)
         problem = native.kernel_problem("auxnet")
         pytest.fail(f"no C compiler here, the kernel cannot be tested: {problem}")
     assert isinstance(fast, CpuKernelAuxNet), native.kernel_problem("auxnet")
+    if bfloat16 and not fast.lib.auxnet_bf16():  # a CPU without AVX512-BF16: float32 kernel
+        assert not fast.use_bfloat16
+        pytest.fail("this CPU has no AVX512-BF16: the bfloat16 kernel cannot be tested here")
+    assert fast.use_bfloat16 == bfloat16
     return fast
 
 
@@ -64,6 +68,19 @@ def test_kernel_equals_the_plain_forward(shape, threads, monkeypatch):
         torch.set_num_threads(previous)
     assert out.shape == ref.shape and out.dtype == torch.float32
     assert (out - ref).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 1, 1), (2, 3, 5, 7), (1, 3, 37, 53), (1, 3, 9, 70)])
+def test_bfloat16_kernel_stays_close_to_the_plain_forward(shape, monkeypatch):
+    model = _model()
+    kernel = _kernel_or_fail(model, bfloat16=True)
+    monkeypatch.setattr(cpu_kernel, "BAND_ROWS", 4)
+    x = torch.rand(*shape, generator=torch.Generator().manual_seed(7))
+    with torch.no_grad():
+        ref, out = model(x), kernel(x)
+    assert out.dtype == torch.float32 and torch.isfinite(out).all()
+    assert (out - ref).abs().max() < 0.02  # bfloat16 features and weights, float32 sums
+    assert float(psnr(out, ref).min()) > 45.0
 
 
 @pytest.mark.parametrize("dilations", [[1, 3, 5, 8], [2, 2], [1]])
@@ -90,7 +107,7 @@ def test_saturated_inputs_and_extreme_logits_stay_finite():
 
 def test_enhance_runs_the_kernel_by_default_and_not_when_plain(monkeypatch):
     model = _model()
-    _kernel_or_fail(model)
+    _kernel_or_fail(model, bfloat16=True)
     calls: list[int] = []
     original = CpuKernelAuxNet.forward
     monkeypatch.setattr(CpuKernelAuxNet, "forward",
@@ -99,7 +116,7 @@ def test_enhance_runs_the_kernel_by_default_and_not_when_plain(monkeypatch):
     fast = enhance(model, x, tile="off")
     plain = enhance(model, x, tile="off", plain=True)
     assert calls == [1]
-    assert (fast - plain).abs().max() < 1e-5
+    assert float(psnr(fast[None], plain[None])) > 45.0  # the default: bfloat16 kernel
 
 
 def test_inputs_the_kernel_does_not_take_go_to_the_pytorch_copy():
@@ -143,13 +160,19 @@ def test_configurations_the_kernel_does_not_compute_use_the_pytorch_copy():
             assert (fast(x) - model(x)).abs().max() < 1e-5, params
 
 
-def test_bands_cover_every_row_once_in_equal_parts():
+def test_bands_are_a_multiple_of_the_threads_and_never_more_than_the_rows():
     for height in (1, 2, 7, 100, 400, 1080, 4000):
-        for workers in (1, 2, 3, 8):
-            bands = band_bounds(height, workers)
-            rows = [y for y0, y1 in bands for y in range(y0, y1)]
-            assert rows == list(range(height)), (height, workers)
-            sizes = [y1 - y0 for y0, y1 in bands]
-            assert max(sizes) - min(sizes) <= 1
-            if height >= workers:
-                assert len(bands) % workers == 0
+        for threads in (1, 2, 3, 8):
+            n = band_count(height, threads)
+            assert 1 <= n <= height
+            if height >= threads:
+                assert n % threads == 0, (height, threads)
+            sizes = [(i + 1) * height // n - i * height // n for i in range(n)]
+            assert sum(sizes) == height and max(sizes) - min(sizes) <= 1
+
+
+def test_the_kernel_uses_openmp_when_compiled_with_it():
+    model = _model()
+    kernel = _kernel_or_fail(model)
+    # gcc and clang with libomp build it with -fopenmp; the bands then run on torch's threads
+    assert kernel.lib.auxnet_openmp() == 1

@@ -71,6 +71,18 @@ def test_bfloat16_loses_less_than_a_tenth_of_a_db():
     assert float(psnr(quick, plain)) > 40.0
 
 
+def test_bfloat16_kernel_loses_less_than_a_tenth_of_a_db():
+    model = _trained_like()
+    low, high = _textured_pair()
+    fast = model.fast_inference(("fold", "native", "bfloat16"))
+    assert isinstance(fast, CpuKernelAuxNet) and fast.use_bfloat16  # this machine: gcc, AVX512-BF16
+    with torch.no_grad():
+        plain, quick = model(low), fast(low)
+    loss = float(psnr(plain, high)) - float(psnr(quick, high))
+    assert abs(loss) < 0.1, loss
+    assert float(psnr(quick, plain)) > 50.0
+
+
 def test_enhance_default_is_the_fast_copy_within_tolerance(monkeypatch):
     model = _trained_like()
     low, _ = _textured_pair()

@@ -219,9 +219,10 @@ class AuxNet(Enhancer):
         Args:
             options: The usable ``fast_path`` options. ``fold`` is always applied here;
                 ``native`` runs the compiled CPU kernel (:mod:`lle_auxnet.cpu_kernel`) where a
-                C compiler is available and the configuration is the one it computes;
-                otherwise (and for inputs it does not take) :class:`lle_auxnet.fast.FastAuxNet`
-                runs, with ``channels_last`` / ``bfloat16`` if given.
+                C compiler is available and the configuration is the one it computes (H_θ in
+                bfloat16 when ``bfloat16`` is given too); otherwise (and for inputs it does not
+                take) :class:`lle_auxnet.fast.FastAuxNet` runs, with ``channels_last`` /
+                ``bfloat16`` if given.
         """
         from lle_auxnet.blocks import fold_batch_norm
         from lle_auxnet.fast import FastAuxNet
@@ -252,7 +253,9 @@ class AuxNet(Enhancer):
         if lib is None:
             return fast
         kernel_stem = [(w, b, int(d)) for ((w, b, _, d),) in stem]
-        return CpuKernelAuxNet(lib, kernel_stem, convs3, floor=self.floor, fallback=fast)
+        bfloat16 = "bfloat16" in options and bool(lib.auxnet_bf16())
+        return CpuKernelAuxNet(lib, kernel_stem, convs3, floor=self.floor, bfloat16=bfloat16,
+                               fallback=fast)
 
     def _kernel_computes_this(self) -> bool:
         """Whether this configuration is the one :mod:`lle_auxnet.cpu_kernel` computes."""
