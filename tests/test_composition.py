@@ -35,8 +35,8 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return make_image_folders(tmp_path_factory.mktemp("comp"), count=3, height=48, width=48)
 
 
-def _scheme_for(model_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The training scheme (and loss) a model's own plugin pairs it with, from the registry."""
+def _trainer_for(model_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The trainer (and loss) a model's own plugin pairs it with, from the registry."""
     for entry in registries()["trainer"].entries():
         example = entry.example or {}
         model = example.get("model") or {}
@@ -52,23 +52,23 @@ def _model_example(name: str) -> dict[str, Any]:
 
 
 def _train_steps(model_spec: dict[str, Any], steps: int = 2) -> list[float]:
-    """A few optimizer steps of the model's own scheme on a tiny generated batch."""
+    """A few optimizer steps of the model's own trainer on a tiny generated batch."""
     model = parse_spec("model", model_spec).build()
-    trainer, loss_spec = _scheme_for(model_spec["type"])
+    trainer_spec, loss_spec = _trainer_for(model_spec["type"])
     loss = create("loss", {"type": "core.composite", "terms": [loss_spec]}) if (
         loss_spec and loss_spec.get("type") != "core.composite") else (
         create("loss", loss_spec) if loss_spec else None)
-    scheme = create("trainer", trainer, runtime={"model": model, "loss": loss})
-    params = list(scheme.parameters())
+    trainer = create("trainer", trainer_spec, runtime={"model": model, "loss": loss})
+    params = list(trainer.parameters())
     before = [p.detach().clone() for p in params]
     opt = torch.optim.Adam(params, lr=1e-3)
     high = make_image("smooth", 32, 32, batch=2, seed=1)
     batch = {"low": (0.2 * high).clamp(0, 1), "high": high, "name": ["a", "b"]}
     losses = []
-    scheme.train(True)
+    trainer.train(True)
     for _ in range(steps):
         opt.zero_grad()
-        result = scheme.training_step(batch)
+        result = trainer.training_step(batch)
         result.loss.backward()
         opt.step()
         losses.append(result.loss.item())
@@ -160,7 +160,7 @@ def _supervised_models() -> list[str]:
 def test_dln_synthetic_pairs_feed_every_supervised_model(
     model: str, data: dict[str, Path], tmp_path: Path
 ) -> None:
-    trainer, loss = _scheme_for(model)
+    trainer, loss = _trainer_for(model)
     result = _run({
         "model": _model_example(model),
         "trainer": trainer,
@@ -175,27 +175,27 @@ def test_dln_synthetic_pairs_feed_every_supervised_model(
 # --------------------------------------------------------------------------- refusals
 
 
-def test_scheme_with_a_foreign_model_is_refused_clearly() -> None:
+def test_trainer_with_a_foreign_model_is_refused_clearly() -> None:
     model = create("model", "core.unet_small", base_width=4)
     batch = {"low": torch.rand(2, 3, 32, 32) * 0.2, "high": torch.rand(2, 3, 32, 32)}
     with pytest.raises(ConfigError, match="FRLIE-like model"):
         create("trainer", {"type": "frlie.two_stage", "stage": 2,
                            "allow_untrained_autoencoder": True},
                runtime={"model": model, "loss": create("loss", "core.l1")})
-    scheme = create("trainer", "neid.two_stream",
-                    runtime={"model": model, "loss": create("loss", "core.l1")})
+    trainer = create("trainer", "neid.two_stream",
+                     runtime={"model": model, "loss": create("loss", "core.l1")})
     with pytest.raises(ShapeError, match=r"neid\.model"):
-        scheme.training_step(batch)
+        trainer.training_step(batch)
 
 
-def test_ground_truth_loss_in_an_unpaired_scheme_is_refused() -> None:
+def test_ground_truth_loss_in_an_unpaired_trainer_is_refused() -> None:
     model = create("model", "auxnet.model")
     with pytest.raises(ConfigError, match="read 'high'"):
         create("trainer", "auxnet.staged",
                runtime={"model": model, "loss": create("loss", "core.l1")})
 
 
-def test_paired_scheme_on_unpaired_data_is_refused(data: dict[str, Path], tmp_path: Path) -> None:
+def test_paired_trainer_on_unpaired_data_is_refused(data: dict[str, Path], tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"ground truth|paired|high"):
         _run({
             "model": _model_example("neid.model"),

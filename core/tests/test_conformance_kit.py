@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from lle_core.hookspecs import hookimpl
-from lle_core.interfaces import Backbone, Enhancer, FusionOp, LLEDataset, LossTerm, TrainingScheme
+from lle_core.interfaces import Backbone, Enhancer, FusionOp, LLEDataset, LossTerm, Trainer
 from lle_core.losses.composite import CompositeLoss, CompositeParams
 from lle_core.plugins import temporary_plugin
 from lle_core.registry import Capabilities, Params
@@ -335,7 +335,7 @@ class ToyDataset(LLEDataset):
 
 
 # ------------------------------------------------------------------------------ trainers
-class ToyScheme(TrainingScheme):
+class ToyTrainer(Trainer):
     def __init__(self, *, model: nn.Module, loss: nn.Module | None = None,
                  defect: str | None = None) -> None:
         super().__init__(model=model, loss=loss)
@@ -482,10 +482,10 @@ BROKEN: dict[tuple[str, str], tuple[Any, Any, Any]] = {
         ("dataset", rule): (functools.partial(ToyDataset, rule), None, {})
         for rule in RULES["dataset"]
     },
-    ("trainer", "example_model"): (ToyScheme, None, {"loss": {"type": "kit.good_loss"}}),
-    ("trainer", "scheme"): (lambda **_: object(), None, None),
+    ("trainer", "example_model"): (ToyTrainer, None, {"loss": {"type": "kit.good_loss"}}),
+    ("trainer", "trainer"): (lambda **_: object(), None, None),
     **{
-        ("trainer", rule): (functools.partial(ToyScheme, defect=rule), None, None)
+        ("trainer", rule): (functools.partial(ToyTrainer, defect=rule), None, None)
         for rule in ("loss_scalar", "no_parameters", "gradient_missing",
                      "gradient_not_finite", "inference_model")
     },
@@ -512,7 +512,7 @@ GOOD: dict[str, tuple[Any, Any, Any]] = {
     "loss": (GoodLoss, None, None),
     "model": (GoodModel, None, None),
     "dataset": (ToyDataset, None, {}),
-    "trainer": (ToyScheme, None, TRAINER_EXAMPLE),
+    "trainer": (ToyTrainer, None, TRAINER_EXAMPLE),
     "backbone": (ToyBackbone, None, {}),
     "metric": (ToyMetric, None, {}),
     "block": (GoodBlock, ChannelParams, {"channels": 8}),

@@ -1,4 +1,4 @@
-"""The training loop: budgets, EMA, gradient clipping, schemes, logs, validation, AMP refusal."""
+"""The training loop: budgets, EMA, gradient clipping, trainers, logs, validation, AMP refusal."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import torch
 
 from lle_core.engine import load_model, train
 from lle_core.engine.loop import build_loss
-from lle_core.engine.schemes import SupervisedScheme
 from lle_core.engine.toys import toy_components
+from lle_core.engine.trainers import SupervisedTrainer
 from lle_core.errors import ConfigError
 from lle_core.registry import Entry, registries
 
@@ -100,7 +100,7 @@ def test_refuses_to_overwrite_a_run(tmp_path: Path):
         train(cfg(budget={"steps": 1}), out_dir=tmp_path, progress=False)
 
 
-def test_paired_scheme_refuses_unpaired_data(tmp_path: Path):
+def test_paired_trainer_refuses_unpaired_data(tmp_path: Path):
     data = cfg(data={"train": {"type": "toy.pairs", "paired": False}})
     with pytest.raises(ConfigError) as err:
         train(data, out_dir=tmp_path, progress=False)
@@ -109,7 +109,7 @@ def test_paired_scheme_refuses_unpaired_data(tmp_path: Path):
     assert "loss" in paths  # toy.l1 reads 'high'
 
 
-def test_unsupervised_scheme_on_unpaired_data(tmp_path: Path):
+def test_unsupervised_trainer_on_unpaired_data(tmp_path: Path):
     data = cfg(
         trainer="core.unsupervised",
         loss="toy.low_l1",
@@ -149,7 +149,7 @@ def test_ema_matches_a_hand_computed_average(tmp_path: Path):
     """Track the weights after every step through a hook and recompute the EMA."""
     seen: list[dict[str, torch.Tensor]] = []
 
-    class Recording(SupervisedScheme):
+    class Recording(SupervisedTrainer):
         def on_step_end(self, step, result):
             seen.append({k: v.detach().clone() for k, v in self.model.state_dict().items()})
 
@@ -176,7 +176,7 @@ def test_gradient_clipping_bounds_the_update(tmp_path: Path):
     # the gradient scale; check instead that the clipped norm is logged and respected.
     grads: list[float] = []
 
-    class Probe(SupervisedScheme):
+    class Probe(SupervisedTrainer):
         def on_step_end(self, step, result):
             total = torch.sqrt(sum((p.grad**2).sum() for p in self.model.parameters()))
             grads.append(float(total))
@@ -194,7 +194,7 @@ def test_gradient_clipping_bounds_the_update(tmp_path: Path):
 def test_hooks_are_called_in_order(tmp_path: Path):
     calls: list[str] = []
 
-    class Hooked(SupervisedScheme):
+    class Hooked(SupervisedTrainer):
         def on_train_start(self, run):
             calls.append(f"start:{run.steps_per_epoch}")
 
@@ -212,8 +212,8 @@ def test_hooks_are_called_in_order(tmp_path: Path):
     assert calls == ["start:3", "step:1", "step:2", "step:3", "epoch:0", "step:4", "end:4"]
 
 
-def test_scheme_may_refuse_to_start(tmp_path: Path):
-    class Refusing(SupervisedScheme):
+def test_trainer_may_refuse_to_start(tmp_path: Path):
+    class Refusing(SupervisedTrainer):
         def on_train_start(self, run):
             raise ConfigError([("trainer", "stage 2 needs stage-1 weights")])
 
@@ -255,7 +255,7 @@ def test_amp_bf16_on_cpu_trains(tmp_path: Path):
     seen: list[tuple[torch.dtype, torch.dtype]] = []
     conv_out: list[torch.dtype] = []
 
-    class Recording(SupervisedScheme):
+    class Recording(SupervisedTrainer):
         def on_train_start(self, run):
             conv = next(m for m in self.model.modules() if isinstance(m, torch.nn.Conv2d))
             conv.register_forward_hook(lambda _m, _i, out: conv_out.append(out.dtype))
@@ -279,15 +279,15 @@ def test_loss_runs_in_float32_under_autocast():
     """SSIM of bf16 tensors cancels to -inf; compute_loss casts up and disables autocast."""
     from lle_core import create, parse_spec
 
-    scheme = SupervisedScheme(model=create("model", {"type": "toy.cnn", "width": 4}),
+    trainer = SupervisedTrainer(model=create("model", {"type": "toy.cnn", "width": 4}),
                               loss=build_loss(parse_spec("loss", "core.ssim")))
     g = torch.Generator().manual_seed(0)
     high = torch.rand(2, 3, 24, 24, generator=g)
     pred = (high + 0.01 * torch.randn(2, 3, 24, 24, generator=g)).clamp(0, 1)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        result = scheme.compute_loss({"pred": pred.bfloat16(), "high": high.bfloat16()}, {})
+        result = trainer.compute_loss({"pred": pred.bfloat16(), "high": high.bfloat16()}, {})
     assert result.loss.dtype == torch.float32
-    reference = scheme.compute_loss({"pred": pred.bfloat16().float(),
+    reference = trainer.compute_loss({"pred": pred.bfloat16().float(),
                                      "high": high.bfloat16().float()}, {})
     torch.testing.assert_close(result.loss, reference.loss)
     assert 0.0 <= float(result.loss) < 0.1
@@ -306,7 +306,7 @@ def test_deterministic_mode_is_restored_afterwards(tmp_path: Path):
     before = torch.are_deterministic_algorithms_enabled()
     seen = []
 
-    class Probe(SupervisedScheme):
+    class Probe(SupervisedTrainer):
         def on_train_start(self, run):
             seen.append(torch.are_deterministic_algorithms_enabled())
 
@@ -326,16 +326,16 @@ def test_same_seed_same_weights(tmp_path: Path):
     assert any(not torch.equal(wa[k], wc[k]) for k in wa)
 
 
-def test_core_schemes_are_registered_and_exported():
+def test_core_trainers_are_registered_and_exported():
     import lle_core
-    from lle_core.engine.schemes import UnsupervisedScheme
+    from lle_core.engine.trainers import UnsupervisedTrainer
 
     assert lle_core.train is train
     sup = registries()["trainer"].get("core.supervised")
     unsup = registries()["trainer"].get("core.unsupervised")
-    assert sup.resolve_factory() is SupervisedScheme
-    assert unsup.resolve_factory() is UnsupervisedScheme
-    assert SupervisedScheme.needs_ground_truth and not UnsupervisedScheme.needs_ground_truth
+    assert sup.resolve_factory() is SupervisedTrainer
+    assert unsup.resolve_factory() is UnsupervisedTrainer
+    assert SupervisedTrainer.needs_ground_truth and not UnsupervisedTrainer.needs_ground_truth
     assert not unsup.capabilities.needs_ground_truth
     assert sup.example is not None and sup.example["model"]["type"] == "core.unet_small"
 

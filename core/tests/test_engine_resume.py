@@ -127,10 +127,10 @@ def test_crash_between_state_and_weights_is_repaired_on_resume(tmp_path: Path, m
 def test_ctrl_c_saves_latest_and_the_run_resumes(tmp_path: Path):
     import signal
 
-    from lle_core.engine.schemes import SupervisedScheme
+    from lle_core.engine.trainers import SupervisedTrainer
     from lle_core.registry import Entry, registries
 
-    class Interrupting(SupervisedScheme):
+    class Interrupting(SupervisedTrainer):
         def on_step_end(self, step, result):
             if step == 2:
                 signal.raise_signal(signal.SIGINT)  # as if the user pressed Ctrl-C

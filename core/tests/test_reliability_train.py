@@ -22,7 +22,7 @@ from lle_core import files
 from lle_core.cli.main import main
 from lle_core.engine import checkpoint as ckpt
 from lle_core.engine import train
-from lle_core.engine.loop import _Trainer
+from lle_core.engine.loop import _TrainingLoop
 from lle_core.engine.toys import toy_components
 from lle_core.files import FolderBusyError, FolderLock
 
@@ -52,7 +52,7 @@ def _train_steps(path: Path) -> list[int]:
 
 def _fail_on_call(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
     """Make the n-th training step raise before it changes anything (a data/model error)."""
-    real = _Trainer._train_step
+    real = _TrainingLoop._train_step
     calls = {"n": 0}
 
     def step(self, batch):
@@ -61,7 +61,7 @@ def _fail_on_call(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
             raise RuntimeError("a bad batch (simulated)")
         return real(self, batch)
 
-    monkeypatch.setattr(_Trainer, "_train_step", step)
+    monkeypatch.setattr(_TrainingLoop, "_train_step", step)
 
 
 def test_second_run_into_a_locked_folder_fails_at_once(tmp_path: Path):
@@ -101,13 +101,13 @@ def test_a_failing_run_saves_latest_and_resumes_exactly(tmp_path: Path, monkeypa
 
 
 def test_metrics_have_each_step_once_after_a_resume(tmp_path: Path, monkeypatch):
-    from lle_core.engine.schemes import SupervisedScheme
+    from lle_core.engine.trainers import SupervisedTrainer
 
     def crash(self, epoch):  # at the end of step 6, after it was logged: not exact, not saved
         if epoch == 2:
             raise RuntimeError("crash at the end of epoch 2 (simulated)")
 
-    monkeypatch.setattr(SupervisedScheme, "on_epoch_end", crash)
+    monkeypatch.setattr(SupervisedTrainer, "on_epoch_end", crash)
     with pytest.raises(RuntimeError, match="epoch 2"):
         train(config(7, ckpt_every=4), out_dir=tmp_path, progress=False)
     assert ckpt.load_state(tmp_path / "latest.state.pt")["step"] == 4

@@ -44,7 +44,7 @@ __version__ = "0.1.0"
 __getattr__, __dir__, _LAZY_NAMES = lazy_exports(__name__, {
     "lle_core.interfaces": (
         "Enhancer", "Backbone", "FusionOp", "LossTerm", "LossParams", "LLEDataset",
-        "TrainingScheme", "StepResult", "Metric",
+        "Trainer", "StepResult", "Metric",
     ),
     "lle_core.inference": ("enhance",),
     "lle_core.engine": ("train",),

@@ -48,9 +48,9 @@ COMPONENTS: tuple[tuple[str, str, str, dict[str, Any] | None], ...] = (
     ("model", "histeq", "lle_core.baselines:HistEqEnhancer", None),
     ("model", "clahe", "lle_core.baselines:ClaheEnhancer", None),
     ("model", "unet_small", "lle_core.models.unet_small:UNetSmall", {"base_width": 4}),
-    ("trainer", "supervised", "lle_core.engine.schemes:SupervisedScheme",
+    ("trainer", "supervised", "lle_core.engine.trainers:SupervisedTrainer",
      {"model": EXAMPLE_MODEL, "loss": EXAMPLE_LOSS}),
-    ("trainer", "unsupervised", "lle_core.engine.schemes:UnsupervisedScheme",
+    ("trainer", "unsupervised", "lle_core.engine.trainers:UnsupervisedTrainer",
      {"model": EXAMPLE_MODEL, "loss": {"type": "core.tv", "mode": "l1"}}),
 )
 

@@ -1,6 +1,6 @@
 """The interfaces every component implements.
 
-Backbone, fusion op, loss term, dataset, training scheme, metric and the enhancer (model)
+Backbone, fusion op, loss term, dataset, trainer, metric and the enhancer (model)
 a user runs.
 
 Conventions shared by all of them:
@@ -8,7 +8,7 @@ Conventions shared by all of them:
 * Images are ``float32`` tensors ``(B, 3, H, W)`` (or ``(3, H, W)`` for one dataset item),
   RGB, values in ``[0, 1]``.
 * A training *context* is a flat ``dict[str, Tensor]``: the batch (``low``, ``high``, extras a
-  dataset or scheme adds) merged with the model's training outputs (``pred`` and auxiliary
+  dataset or trainer adds) merged with the model's training outputs (``pred`` and auxiliary
   outputs such as ``dr`` or ``illumination``). Loss terms read their inputs from it by key.
 """
 
@@ -306,13 +306,13 @@ class LLEDataset(torch.utils.data.Dataset[dict[str, Any]]):
 
 
 # --------------------------------------------------------------------------------------------
-# Training schemes
+# Trainers
 # --------------------------------------------------------------------------------------------
 
 
 @dataclass
 class StepResult:
-    """What :meth:`TrainingScheme.training_step` returns.
+    """What :meth:`Trainer.training_step` returns.
 
     Attributes:
         loss: Scalar to back-propagate.
@@ -325,20 +325,20 @@ class StepResult:
     outputs: dict[str, Tensor] = field(default_factory=dict)
 
 
-class TrainingScheme:
-    """A paper's training scheme, run by the engine's loop.
+class Trainer:
+    """Turns a batch into a loss: a paper's training procedure, run by the engine's loop.
 
     The engine builds the model, the loss and the data from the run config, then builds the
-    scheme with ``model=`` and ``loss=`` as runtime arguments. Per step it moves the batch to
+    trainer with ``model=`` and ``loss=`` as runtime arguments. Per step it moves the batch to
     the device, calls :meth:`training_step`, back-propagates ``result.loss``, clips, steps the
     optimizer (over :meth:`parameters`) and the scheduler. Checkpoints hold every module of
     :meth:`modules`; exported inference weights are those of :meth:`inference_model`.
 
-    Hooks are no-ops by default; override what the scheme needs (freezing parts, loading a
+    Hooks are no-ops by default; override what the trainer needs (freezing parts, loading a
     previous stage, models trained jointly).
     """
 
-    #: Whether the scheme needs ``high`` images in the batches.
+    #: Whether the trainer needs ``high`` images in the batches.
     needs_ground_truth: ClassVar[bool] = True
 
     def __init__(self, *, model: nn.Module, loss: nn.Module | None = None) -> None:
@@ -365,7 +365,7 @@ class TrainingScheme:
         return self.model
 
     def train(self, mode: bool = True) -> None:
-        """Set train/eval mode; schemes with frozen parts keep them in eval mode."""
+        """Set train/eval mode; trainers with frozen parts keep them in eval mode."""
         for module in self.modules().values():
             module.train(mode)
 
@@ -411,7 +411,7 @@ class TrainingScheme:
         """After the last step."""
 
     def extra_state(self) -> dict[str, Any]:
-        """Scheme state to checkpoint beyond module weights (plain tensors/numbers)."""
+        """Trainer state to checkpoint beyond module weights (plain tensors/numbers)."""
         return {}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from which module::
 
     __getattr__, __dir__, _LAZY_NAMES = lazy_exports(__name__, {
         "lle_auxnet.model": ("AuxNet", "AuxNetParams"),
-        "lle_auxnet.scheme": ("StagedScheme",),
+        "lle_auxnet.trainer": ("StagedTrainer",),
     })
     __all__ = ["__version__", *_LAZY_NAMES]
 

@@ -41,7 +41,7 @@ KINDS: tuple[str, ...] = (
     "fusion",  # two-input fusion ops (lle_core.interfaces.FusionOp)
     "loss",  # loss terms and composite losses (lle_core.interfaces.LossTerm)
     "dataset",  # datasets yielding dicts with "low", optional "high", "name"
-    "trainer",  # training schemes (lle_core.interfaces.TrainingScheme)
+    "trainer",  # trainers (lle_core.interfaces.Trainer)
     "model",  # enhancers a user runs: low (B,3,H,W) in [0,1] -> enhanced in [0,1]
     "metric",  # image quality metrics
     "weights",  # shipped pretrained weight sets (lle_core.weights.WeightSet)

@@ -8,7 +8,7 @@ from torch import Tensor
 
 from lle_auxnet.losses import StageFidelityLoss, StageSmoothnessLoss
 from lle_auxnet.model import AuxNet
-from lle_auxnet.scheme import StagedScheme
+from lle_auxnet.trainer import StagedTrainer
 from lle_core import ConfigError, create
 from lle_core.interfaces import LossTerm
 
@@ -46,17 +46,17 @@ def low_only_batches(n: int, size: int = 24) -> list[dict[str, object]]:
     ]
 
 
-def test_scheme_declares_no_ground_truth() -> None:
-    assert StagedScheme.needs_ground_truth is False
+def test_trainer_declares_no_ground_truth() -> None:
+    assert StagedTrainer.needs_ground_truth is False
     assert create("model", "auxnet.model").capabilities.needs_ground_truth is False
 
 
 def test_training_step_without_any_high_image() -> None:
     model = AuxNet(stages=3)
-    scheme = StagedScheme(model=model, loss=paper_like_loss())
+    trainer = StagedTrainer(model=model, loss=paper_like_loss())
     batch = low_only_batches(1)[0]
     assert "high" not in batch
-    result = scheme.training_step(batch)
+    result = trainer.training_step(batch)
     assert torch.isfinite(result.loss)
     result.loss.backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
@@ -67,18 +67,18 @@ def test_training_step_without_any_high_image() -> None:
 def test_high_images_are_ignored() -> None:
     torch.manual_seed(0)
     model = AuxNet(stages=2).eval()
-    scheme = StagedScheme(model=model, loss=paper_like_loss())
+    trainer = StagedTrainer(model=model, loss=paper_like_loss())
     low = torch.rand(1, 3, 16, 16) * 0.3
-    a = scheme.training_step({"low": low})
-    b = scheme.training_step({"low": low, "high": torch.rand(1, 3, 16, 16)})
+    a = trainer.training_step({"low": low})
+    b = trainer.training_step({"low": low, "high": torch.rand(1, 3, 16, 16)})
     assert float(a.loss) == float(b.loss)
 
 
 def test_ground_truth_terms_are_refused() -> None:
     with pytest.raises(ConfigError, match="high"):
-        StagedScheme(model=AuxNet(), loss=WeightedSum(NeedsGT()))
+        StagedTrainer(model=AuxNet(), loss=WeightedSum(NeedsGT()))
     with pytest.raises(ConfigError, match="loss"):
-        StagedScheme(model=AuxNet(), loss=None)
+        StagedTrainer(model=AuxNet(), loss=None)
 
 
 def test_training_on_a_low_only_folder(tmp_path) -> None:
@@ -93,10 +93,10 @@ def test_training_on_a_low_only_folder(tmp_path) -> None:
     assert len(dataset) == 3 and "high" not in dataset[0]
     loader = torch.utils.data.DataLoader(dataset, batch_size=1)
     model = AuxNet(stages=2)
-    scheme = StagedScheme(model=model, loss=paper_like_loss())
-    opt = torch.optim.Adam(list(scheme.parameters()), lr=1e-3)
+    trainer = StagedTrainer(model=model, loss=paper_like_loss())
+    opt = torch.optim.Adam(list(trainer.parameters()), lr=1e-3)
     for batch in loader:
-        result = scheme.training_step(batch)
+        result = trainer.training_step(batch)
         opt.zero_grad()
         result.loss.backward()
         opt.step()
@@ -111,16 +111,16 @@ def test_cpu_smoke_training_loss_drops() -> None:
          "keys": {"pred": "illumination", "target": "calibrated_input"}},
     )
     model = AuxNet(stages=3)
-    scheme = StagedScheme(model=model, loss=paper_like_loss(perceptual))
-    opt = torch.optim.Adam(list(scheme.parameters()), lr=3e-3, weight_decay=3e-4)
+    trainer = StagedTrainer(model=model, loss=paper_like_loss(perceptual))
+    opt = torch.optim.Adam(list(trainer.parameters()), lr=3e-3, weight_decay=3e-4)
     batches = low_only_batches(4, size=20)
     losses = []
     for step in range(30):
-        scheme.train(True)
-        result = scheme.training_step(batches[step % 4])
+        trainer.train(True)
+        result = trainer.training_step(batches[step % 4])
         opt.zero_grad()
         result.loss.backward()
-        torch.nn.utils.clip_grad_norm_(list(scheme.parameters()), 5.0)
+        torch.nn.utils.clip_grad_norm_(list(trainer.parameters()), 5.0)
         opt.step()
         losses.append(float(result.loss.detach()))
     assert "l_perceptual" in result.logs, result.logs  # the perceptual term really ran
@@ -129,5 +129,5 @@ def test_cpu_smoke_training_loss_drops() -> None:
     assert last < 0.7 * first, (first, last)
     model.eval()
     with torch.no_grad():
-        out = scheme.inference_model()(batches[0]["low"])
+        out = trainer.inference_model()(batches[0]["low"])
     assert out.shape == batches[0]["low"].shape and float(out.max()) <= 1.0

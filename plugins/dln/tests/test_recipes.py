@@ -94,16 +94,16 @@ def test_finetune_and_circle_load_init_weights(tmp_path):
 
     source = create("model", {"type": "dln.model", "dim": 8})
     path = save_weights(tmp_path / "pre.safetensors", source)
-    for trainer in ("dln.finetune", "dln.circle"):
+    for name in ("dln.finetune", "dln.circle"):
         target = create("model", {"type": "dln.model", "dim": 8})
         assert not torch.equal(target.to_residual.weight, source.to_residual.weight)
-        scheme = create("trainer", {"type": trainer, "init": str(path)},
-                        runtime={"model": target, "loss": None})
+        trainer = create("trainer", {"type": name, "init": str(path)},
+                         runtime={"model": target, "loss": None})
         for (k, a), b in zip(source.state_dict().items(), target.state_dict().values(),
                              strict=True):
             assert torch.equal(a, b), k
-        if trainer == "dln.circle":  # the darkening model starts fresh
-            assert not torch.equal(scheme.darken.to_residual.weight, source.to_residual.weight)
+        if name == "dln.circle":  # the darkening model starts fresh
+            assert not torch.equal(trainer.darken.to_residual.weight, source.to_residual.weight)
     wrong = create("model", {"type": "dln.model", "dim": 4})
     with pytest.raises(ConfigError, match=r"trainer\.init"):
         create("trainer", {"type": "dln.finetune", "init": str(path)},

@@ -13,7 +13,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from lle_core import create
-from lle_frlie.scheme import TwoStageScheme
+from lle_frlie.trainer import TwoStageTrainer
 
 STEPS = 20
 
@@ -23,13 +23,13 @@ def recipe(name: str) -> dict[str, Any]:
     return yaml.safe_load(text)
 
 
-def run_steps(scheme: TwoStageScheme, batch: dict[str, torch.Tensor], lr: float) -> list[float]:
-    opt = torch.optim.Adam(scheme.parameters(), lr=lr, betas=(0.5, 0.9))
-    scheme.train(True)
+def run_steps(trainer: TwoStageTrainer, batch: dict[str, torch.Tensor], lr: float) -> list[float]:
+    opt = torch.optim.Adam(trainer.parameters(), lr=lr, betas=(0.5, 0.9))
+    trainer.train(True)
     losses = []
     for _ in range(STEPS):
         opt.zero_grad()
-        result = scheme.training_step(batch)
+        result = trainer.training_step(batch)
         result.loss.backward()
         opt.step()
         losses.append(result.loss.item())
@@ -48,7 +48,7 @@ def test_two_stage_training_smoke(
     batch = paired_batch(seed=0, size=32, batch=4)
 
     model1 = make_tiny_model(seed=0)
-    stage1 = TwoStageScheme(
+    stage1 = TwoStageTrainer(
         model=model1, loss=create("loss", recipe("paper_stage1")["loss"]), stage=1
     )
     losses1 = run_steps(stage1, batch, lr=2e-3)
@@ -59,7 +59,7 @@ def test_two_stage_training_smoke(
     save_file({k: v.contiguous() for k, v in model1.state_dict().items()}, str(ckpt))
 
     model2 = make_tiny_model(seed=5)
-    stage2 = TwoStageScheme(
+    stage2 = TwoStageTrainer(
         model=model2,
         loss=create("loss", recipe("paper_stage2")["loss"]),
         stage=2,

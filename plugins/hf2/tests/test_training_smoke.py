@@ -24,14 +24,14 @@ def test_loss_drops_with_supervised_steps() -> None:
                              "backbone": {"type": "hf2.vgg16", "weights": "random"}})
     # 32 px crops are below the 176 px that 5-scale MS-SSIM needs: use fewer scales here.
     loss_fn = create("loss", paper_loss_spec(on_small="fewer_scales"))
-    scheme = create("trainer", "core.supervised", runtime={"model": model, "loss": loss_fn})
-    opt = torch.optim.Adam(list(scheme.parameters()), lr=1e-2)
+    trainer = create("trainer", "core.supervised", runtime={"model": model, "loss": loss_fn})
+    opt = torch.optim.Adam(list(trainer.parameters()), lr=1e-2)
     low, high = _pairs(4, 32, seed=1)
     batch = {"low": low, "high": high}
     losses = []
-    scheme.train(True)
+    trainer.train(True)
     for _ in range(20):
-        result = scheme.training_step(batch)
+        result = trainer.training_step(batch)
         opt.zero_grad()
         result.loss.backward()
         opt.step()

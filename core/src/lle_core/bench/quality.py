@@ -1,6 +1,6 @@
 """Quality benchmark: train every entry under the same budget, evaluate on held-out pairs.
 
-Training runs through :func:`lle_core.engine.train` with each entry's own recipe (scheme,
+Training runs through :func:`lle_core.engine.train` with each entry's own recipe (trainer,
 losses, optimizer, schedule) and only three things changed: the training data, the budget and
 the bench-wide overrides (typically a smaller batch for the CPU). Evaluation uses
 :func:`lle_core.evaluation.evaluate` with the fixed protocol, GT-mean variants included, next
@@ -77,7 +77,7 @@ def retarget_train_data(train: Any, plan: DataPlan) -> dict[str, Any]:
 
     * real pairs: paired folders get the new ``root``; a low-only folder gets ``root/low``;
       anything else (e.g. ``core.synthetic``) becomes ``core.paired_folder`` with the same crop;
-    * synthetic: every training set becomes ``core.synthetic`` over the clean photos (schemes that
+    * synthetic: every training set becomes ``core.synthetic`` over the clean photos (trainers that
       need no ground truth simply ignore ``high``), with the recipe's crop.
     """
     spec = _as_mapping(train)

@@ -67,7 +67,7 @@ def paper_run(entry: EntrySpec, cfg: BenchConfig, plan: DataPlan, out: Path) -> 
     """The entry's last-stage run config at the recipe's own batch and crop.
 
     Bench overrides of the data, budget and loop are dropped; those of the model, the loss and
-    the scheme are kept, so the timed step is the one that was trained.
+    the trainer are kept, so the timed step is the one that was trained.
     """
     stage = entry.stages[-1]
     kept = ("model", "loss", "trainer")

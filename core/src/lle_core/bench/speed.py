@@ -14,7 +14,7 @@ Figures:
 * ``gflops_per_mpix`` — FLOPs counted by ``torch.utils.flop_counter`` (convolutions and
   matrix products; element-wise operations are not counted) for one forward pass on a
   256×256 input, per megapixel.
-* ``train_step_s`` — one optimizer step of the entry's training scheme at the recipe's batch
+* ``train_step_s`` — one optimizer step of the entry's trainer at the recipe's batch
   and crop (random data), median over ``train_repeats`` after one warm-up.
 """
 
@@ -104,7 +104,7 @@ def measure_flops(spec: dict[str, Any], side: int = 256) -> float | None:
 
 
 def measure_train_step(run: dict[str, Any], repeats: int) -> dict[str, Any]:
-    """Seconds per optimizer step of a run config's scheme at its batch and crop."""
+    """Seconds per optimizer step of a run config's trainer at its batch and crop."""
     import torch
 
     from lle_core import parse_spec
@@ -119,21 +119,21 @@ def measure_train_step(run: dict[str, Any], repeats: int) -> dict[str, Any]:
     if "allow_untrained_autoencoder" in entry.params.model_fields:
         trainer["allow_untrained_autoencoder"] = True  # timing only: no stage-1 weights needed
         trainer.pop("stage1_checkpoint", None)
-    scheme = parse_spec("trainer", trainer).build(model=model, loss=loss)
+    built = parse_spec("trainer", trainer).build(model=model, loss=loss)
     data = run.get("data", {})
     batch = int(data.get("batch_size", 8))
     train_spec = data.get("train") or {}
     crop = train_spec.get("crop") if isinstance(train_spec, dict) else None
     h, w = (crop, crop) if crop else (400, 600)
-    optimizer = torch.optim.Adam(list(scheme.parameters()), lr=1e-5)
+    optimizer = torch.optim.Adam(list(built.parameters()), lr=1e-5)
     high = torch.rand(batch, 3, h, w)
     batch_data = {"low": high * 0.2, "high": high, "name": [str(i) for i in range(batch)]}
-    scheme.train(True)
+    built.train(True)
     times = []
     for i in range(repeats + 1):
         start = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
-        result = scheme.training_step(batch_data)
+        result = built.training_step(batch_data)
         result.loss.backward()
         optimizer.step()
         if i:

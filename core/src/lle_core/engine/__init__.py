@@ -22,7 +22,7 @@ __getattr__, __dir__, _LAZY_NAMES = lazy_exports(__name__, {
         "save_checkpoint", "load_model", "load_weights", "read_checkpoint", "load_state",
         "checkpoint_spec",
     ),
-    "lle_core.engine.schemes": ("SupervisedScheme", "UnsupervisedScheme"),
+    "lle_core.engine.trainers": ("SupervisedTrainer", "UnsupervisedTrainer"),
 })
 
 __all__ = [*_LAZY_NAMES]

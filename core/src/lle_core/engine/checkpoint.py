@@ -6,8 +6,8 @@ A checkpoint ``<name>`` in a run directory is a pair of files:
   :class:`~lle_core.interfaces.Enhancer`: training-only parts left out), with the metadata
   ``{"lle_format": "1", "model_spec": <JSON of the model spec>, "step": "<n>"}``. This file alone
   is enough to run the model: :func:`load_model` rebuilds the architecture from the recorded spec.
-* ``<name>.state.pt``: everything needed to resume exactly (every scheme module, optimizer,
-  scheduler, EMA, RNG states, step, epoch, config, scheme extra state). It holds only tensors and
+* ``<name>.state.pt``: everything needed to resume exactly (every trainer module, optimizer,
+  scheduler, EMA, RNG states, step, epoch, config, trainer extra state). It holds only tensors and
   plain Python data and is read with ``torch.load(weights_only=True)``: loading a checkpoint
   never runs code from it.
 

@@ -57,7 +57,7 @@ class DataConfig(_Section):
 
 
 class OptimConfig(_Section):
-    """``optim:`` the optimizer (over :meth:`TrainingScheme.parameters`)."""
+    """``optim:`` the optimizer (over :meth:`Trainer.parameters`)."""
 
     name: Literal["adam", "adamw"] = "adam"
     lr: float = Field(1e-4, gt=0)

@@ -1,6 +1,6 @@
-"""Checks, before the first step, that the data carries what the scheme and the loss read.
+"""Checks, before the first step, that the data carries what the trainer and the loss read.
 
-A supervised scheme, a loss reading ``high`` or a PSNR/SSIM ``best_metric`` need paired images;
+A supervised trainer, a loss reading ``high`` or a PSNR/SSIM ``best_metric`` need paired images;
 :func:`check_ground_truth` refuses the config otherwise, with one message per problem.
 """
 
@@ -27,9 +27,9 @@ def dataset_is_paired(dataset: Any) -> bool:
 
 
 def check_ground_truth(
-    cfg: RunConfig, scheme: Any, loss: nn.Module | None, train_set: Any, val_set: Any | None
+    cfg: RunConfig, trainer: Any, loss: nn.Module | None, train_set: Any, val_set: Any | None
 ) -> None:
-    """Refuse a run whose scheme, loss or best metric needs ground truth the data lacks.
+    """Refuse a run whose trainer, loss or best metric needs ground truth the data lacks.
 
     Raises:
         ConfigError: One entry per problem (``trainer``, ``loss``, ``train.best_metric``).
@@ -42,12 +42,12 @@ def check_ground_truth(
         if dataset_is_paired(ds):
             continue
         name = getattr(getattr(ds, "lle_spec", None), "name", type(ds).__name__)
-        if key == "data.train" and getattr(scheme, "needs_ground_truth", True):
+        if key == "data.train" and getattr(trainer, "needs_ground_truth", True):
             problems.append((
                 "trainer",
                 f"{cfg.trainer.name} trains on paired images (needs 'high' ground truth) "
                 f"but {key} ({name}) yields only low-light images; use a paired dataset "
-                "or an unpaired scheme such as core.unsupervised",
+                "or an unpaired trainer such as core.unsupervised",
             ))
         if key == "data.train" and loss_needs_ground_truth(loss):
             problems.append((

@@ -2,7 +2,7 @@
 
 ``torchrun --nproc_per_node N -m lle_core.cli.main train ...`` (or any script calling
 :func:`lle_core.engine.train`) sets ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK``; the engine then
-joins the process group (NCCL on CUDA, gloo on the CPU), shards the data, wraps the scheme's
+joins the process group (NCCL on CUDA, gloo on the CPU), shards the data, wraps the trainer's
 modules in ``DistributedDataParallel`` and logs/checkpoints on rank 0 only.
 """
 
@@ -108,28 +108,28 @@ def pick_device(device: str, local_rank: int = 0) -> torch.device:
     return torch.device(device)
 
 
-class SchemeStep(nn.Module):
-    """All modules of a scheme as one module whose ``forward`` is the scheme's training step.
+class TrainerStep(nn.Module):
+    """All modules of a trainer as one module whose ``forward`` is the trainer's training step.
 
     Wrapping this in ``DistributedDataParallel`` makes gradient synchronisation work for any
-    scheme (it may call ``forward_train`` or several models), since DDP hooks the parameters
+    trainer (it may call ``forward_train`` or several models), since DDP hooks the parameters
     of every module the step uses.
     """
 
-    def __init__(self, scheme: Any) -> None:
+    def __init__(self, trainer: Any) -> None:
         super().__init__()
-        self.scheme = scheme
+        self.trainer = trainer
         self.parts = nn.ModuleDict(
-            {name.replace(".", "_"): m for name, m in scheme.modules().items()}
+            {name.replace(".", "_"): m for name, m in trainer.modules().items()}
         )
 
     def forward(self, batch: dict[str, Any]) -> tuple[Any, dict[str, float], dict[str, Any]]:
-        """Run the scheme's step; returns ``(loss, logs, outputs)``."""
-        result = self.scheme.training_step(batch)
+        """Run the trainer's step; returns ``(loss, logs, outputs)``."""
+        result = self.trainer.training_step(batch)
         return result.loss, result.logs, result.outputs
 
 
-def wrap_ddp(step: SchemeStep, ctx: DistContext) -> nn.Module:
+def wrap_ddp(step: TrainerStep, ctx: DistContext) -> nn.Module:
     """``DistributedDataParallel`` around the step module (identity when single-process)."""
     if not ctx.distributed:
         return step

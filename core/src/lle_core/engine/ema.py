@@ -22,7 +22,7 @@ class ModelEMA:
     The averaged copy (:attr:`module`) is always in eval mode and never receives gradients.
 
     Args:
-        model: The model to average (the scheme's inference model).
+        model: The model to average (the trainer's inference model).
         decay: In ``(0, 1)``, e.g. ``0.999``.
     """
 

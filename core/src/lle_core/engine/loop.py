@@ -6,8 +6,9 @@ minutes) is reached, validates, logs and checkpoints, and can resume a run exact
 (:mod:`lle_core.engine.resume`: same final weights as an uninterrupted run).
 
 Vocabulary: a *trainer* (registry kind ``trainer``, config key ``trainer:``) is a
-:class:`lle_core.interfaces.TrainingScheme` subclass, defined in a plugin's ``scheme.py`` (core's
-in :mod:`lle_core.engine.schemes`); :class:`_Trainer` below is the engine's session that runs it.
+:class:`lle_core.interfaces.Trainer` subclass, the component that turns a batch into a loss,
+defined in a plugin's ``trainer.py`` (core's in :mod:`lle_core.engine.trainers`);
+:class:`_TrainingLoop` below is the engine's session that runs it.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def train(
         A :class:`RunResult`.
 
     Raises:
-        ConfigError: Invalid config, incompatible scheme/data, unsupported mixed precision.
+        ConfigError: Invalid config, incompatible trainer/data, unsupported mixed precision.
         CheckpointError: Unreadable or mismatching checkpoint to resume from.
         FolderBusyError: Another process trains into the same run directory (the run
             directory is locked for the whole session, see :class:`lle_core.files.FolderLock`).
@@ -91,12 +92,12 @@ def train(
         out = Path(out_dir or cfg.out or ctx.broadcast(str(default_out_dir(cfg))))
         cfg = cfg.model_copy(update={"out": str(out)})
         with deterministic_mode(cfg.train.deterministic):
-            return _Trainer(cfg, out, ctx, progress).run(resume)
+            return _TrainingLoop(cfg, out, ctx, progress).run(resume)
     finally:
         ctx.close()
 
 
-class _Trainer:
+class _TrainingLoop:
     """State of one training session (see :func:`train`)."""
 
     def __init__(self, cfg: RunConfig, out: Path, ctx: DistContext, progress: bool) -> None:
@@ -121,7 +122,8 @@ class _Trainer:
     # -- building and resuming -------------------------------------------------------------
     def _build(self) -> None:
         self.parts = parts = build_parts(self.cfg, self.ctx)
-        self.scheme, self.optimizer, self.scheduler = parts.scheme, parts.optimizer, parts.scheduler
+        self.trainer = parts.trainer
+        self.optimizer, self.scheduler = parts.optimizer, parts.scheduler
         self.train_set, self.val_set = parts.train_set, parts.val_set
         self.steps_per_epoch = parts.steps_per_epoch
 
@@ -146,11 +148,11 @@ class _Trainer:
 
     def _export_model(self) -> nn.Module:
         ema = self.parts.ema
-        return ema.module if ema is not None else self.scheme.inference_model()
+        return ema.module if ema is not None else self.trainer.inference_model()
 
     def _export_spec(self) -> Any:
         """Spec recorded with exported weights: the inference model's own, else the config's."""
-        spec = getattr(self.scheme.inference_model(), "lle_spec", None)
+        spec = getattr(self.trainer.inference_model(), "lle_spec", None)
         return spec if spec is not None else self.cfg.model_spec
 
     def _autocast(self) -> Any:
@@ -161,7 +163,7 @@ class _Trainer:
 
     def _train_step(self, batch: dict[str, Any]) -> tuple[dict[str, float], Any]:
         scaler, ema = self.parts.scaler, self.parts.ema
-        self.scheme.train(True)
+        self.trainer.train(True)
         self.optimizer.zero_grad(set_to_none=True)
         with self._autocast():
             loss, logs, outputs = self.parts.step_module(batch)
@@ -188,12 +190,12 @@ class _Trainer:
         if self.cfg.schedule.interval == "step":
             self.scheduler.step()
         if ema is not None:
-            ema.update(self.scheme.inference_model())
+            ema.update(self.trainer.inference_model())
         result = StepResult(loss.detach(), logs, outputs)
         return {"loss": float(loss.detach()), **logs}, result
 
     def _end_epoch(self) -> None:
-        self.scheme.on_epoch_end(self.epoch)
+        self.trainer.on_epoch_end(self.epoch)
         self.epoch += 1
         self.batch_in_epoch = 0
         if self.cfg.schedule.interval == "epoch":
@@ -216,7 +218,7 @@ class _Trainer:
         if self.cfg.train.best_metric == "loss":
 
             def loss_fn(batch: dict[str, Tensor]) -> Tensor:
-                return self.scheme.training_step(batch).loss
+                return self.trainer.training_step(batch).loss
 
         metrics = validate(
             self._export_model(),
@@ -342,7 +344,7 @@ class _Trainer:
             cfg, self.out, ctx.device, self.step, self.epoch, self.optimizer, self.scheduler,
             ctx.rank, ctx.world_size, self.steps_per_epoch, log,
         )
-        self.scheme.on_train_start(run)
+        self.trainer.on_train_start(run)
         stopped = self._budget_reached(clock=False)  # a resumed run may already be complete
         while stopped is None:
             consumed = 0
@@ -351,7 +353,7 @@ class _Trainer:
                 logs, result = self._train_step(to_device(batch, ctx.device))
                 self.step += 1
                 self.batch_in_epoch += 1
-                self.scheme.on_step_end(self.step, result)
+                self.trainer.on_step_end(self.step, result)
                 lr = float(self.optimizer.param_groups[0]["lr"])
                 log.step(self.step, self.epoch, logs, lr,
                          write=self.step % cfg.train.log_every == 0 or self.step == 1)
@@ -377,7 +379,7 @@ class _Trainer:
         if self.last_ckpt_step != self.step:
             self._save_latest()
         run.step, run.epoch = self.step, self.epoch
-        self.scheme.on_train_end(run)
+        self.trainer.on_train_end(run)
         log.info(
             f"stopped by the {stopped} budget at step {self.step} (epoch {self.epoch}); "
             f"latest: {self.latest_path}"

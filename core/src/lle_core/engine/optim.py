@@ -15,11 +15,11 @@ def build_optimizer(params: Iterable[nn.Parameter], cfg: OptimConfig) -> torch.o
     """Adam or AdamW over ``params`` with the configured lr, betas, eps and weight decay.
 
     Raises:
-        ValueError: ``params`` is empty (the scheme has nothing to train).
+        ValueError: ``params`` is empty (the trainer has nothing to train).
     """
     params = list(params)
     if not params:
-        raise ValueError("the training scheme has no trainable parameters")
+        raise ValueError("the trainer has no trainable parameters")
     cls = torch.optim.AdamW if cfg.name == "adamw" else torch.optim.Adam
     beta1, beta2 = cfg.betas
     return cls(params, lr=cfg.lr, betas=(beta1, beta2), eps=cfg.eps, weight_decay=cfg.weight_decay)

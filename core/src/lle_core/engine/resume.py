@@ -84,7 +84,7 @@ def training_state(
         "epoch": progress.epoch,
         "batch_in_epoch": progress.batch_in_epoch,
         "elapsed": progress.elapsed,
-        "modules": {k: m.state_dict() for k, m in parts.scheme.modules().items()},
+        "modules": {k: m.state_dict() for k, m in parts.trainer.modules().items()},
         "optimizer": parts.optimizer.state_dict(),
         "scheduler": parts.scheduler.state_dict(),
         "scaler": parts.scaler.state_dict() if parts.scaler is not None else None,
@@ -92,7 +92,7 @@ def training_state(
         "rng": rng_per_rank[0],
         "rng_per_rank": rng_per_rank,
         "config": cfg.to_dict(),
-        "extra": parts.scheme.extra_state(),
+        "extra": parts.trainer.extra_state(),
         "best": {"metric": cfg.train.best_metric, "value": progress.best},
         "world_size": world_size,
     }
@@ -120,11 +120,11 @@ def restore_training_state(
             f"cannot resume from {path}: it was trained with model {saved_model}, the "
             f"config asks for {cfg.to_dict()['model']}"
         )
-    modules = parts.scheme.modules()
+    modules = parts.trainer.modules()
     if set(state["modules"]) != set(modules):
         raise CheckpointError(
             f"cannot resume from {path}: it holds modules {sorted(state['modules'])}, the "
-            f"scheme has {sorted(modules)}"
+            f"trainer has {sorted(modules)}"
         )
     for name, module in modules.items():
         ckpt.load_weights(module, state["modules"][name], source=f"{path} [{name}]")
@@ -134,10 +134,10 @@ def restore_training_state(
         parts.scaler.load_state_dict(state["scaler"])
     if parts.ema is not None:
         if state.get("ema") is None:
-            parts.ema = ModelEMA(parts.scheme.inference_model(), cfg.train.ema or 0.999)
+            parts.ema = ModelEMA(parts.trainer.inference_model(), cfg.train.ema or 0.999)
         else:
             parts.ema.load_state_dict(state["ema"])
-    parts.scheme.load_extra_state(state.get("extra") or {})
+    parts.trainer.load_extra_state(state.get("extra") or {})
     best = state.get("best") or {}
     progress = Progress(
         step=int(state["step"]),

@@ -50,7 +50,7 @@ class RunResult:
 
 @dataclass
 class Run:
-    """The live run handed to the scheme's ``on_train_start`` / ``on_train_end`` hooks.
+    """The live run handed to the trainer's ``on_train_start`` / ``on_train_end`` hooks.
 
     Attributes:
         config: The validated run config.

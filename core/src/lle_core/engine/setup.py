@@ -1,6 +1,6 @@
 """Everything a training session is built from, in the order that keeps runs reproducible.
 
-:func:`build_parts` seeds the generators, then builds model, loss, datasets, scheme, optimizer,
+:func:`build_parts` seeds the generators, then builds model, loss, datasets, trainer, optimizer,
 scheduler, gradient scaler, EMA, the (DDP-wrapped) step and the epoch sampler. The order is
 part of the behaviour: each build may draw random numbers (initial weights, dataset crops), so
 changing it changes every run's result.
@@ -20,14 +20,14 @@ from torch.utils.data import DataLoader
 from lle_core.engine.config import RunConfig
 from lle_core.engine.data_checks import check_ground_truth
 from lle_core.engine.determinism import seed_everything, seed_worker
-from lle_core.engine.distributed import DistContext, SchemeStep, wrap_ddp
+from lle_core.engine.distributed import DistContext, TrainerStep, wrap_ddp
 from lle_core.engine.ema import ModelEMA
 from lle_core.engine.optim import build_optimizer, build_scheduler
 from lle_core.engine.precision import autocast_dtype
 from lle_core.engine.sampling import EpochSampler
 from lle_core.engine.training_loss import build_loss
 from lle_core.errors import ConfigError
-from lle_core.interfaces import TrainingScheme
+from lle_core.interfaces import Trainer
 
 
 @dataclass
@@ -35,21 +35,21 @@ class TrainingParts:
     """The built pieces of one training session.
 
     Attributes:
-        scheme: The trainer (a :class:`TrainingScheme`) holding model and loss.
+        trainer: The trainer (a :class:`Trainer`) holding model and loss.
         train_set: Training dataset (items ``{"low", "high"?, "name"}``).
         val_set: Validation dataset or ``None``.
-        optimizer: Over ``scheme.parameters()``.
+        optimizer: Over ``trainer.parameters()``.
         scheduler: Learning-rate scheduler (stepped per ``schedule.interval``).
         scaler: Gradient scaler for float16 autocast, else ``None``.
         ema: Exponential moving average of the inference model, or ``None``.
-        step_module: The scheme's step, wrapped in DistributedDataParallel when distributed.
+        step_module: The trainer's step, wrapped in DistributedDataParallel when distributed.
         sampler: Shards and shuffles the training set per epoch.
         amp_dtype: Autocast dtype, or ``None`` (fp32).
         drop_last: Whether incomplete last batches are dropped (the shard holds a full batch).
         steps_per_epoch: Optimizer steps per epoch on each process.
     """
 
-    scheme: TrainingScheme
+    trainer: Trainer
     train_set: Any
     val_set: Any | None
     optimizer: torch.optim.Optimizer
@@ -67,7 +67,7 @@ def build_parts(cfg: RunConfig, ctx: DistContext) -> TrainingParts:
     """Build a session's parts from a validated run config (see the module docstring).
 
     Raises:
-        ConfigError: Empty training set, data without the ground truth the scheme/loss/metric
+        ConfigError: Empty training set, data without the ground truth the trainer/loss/metric
             reads, or mixed precision the model does not declare.
     """
     device = ctx.device
@@ -79,15 +79,15 @@ def build_parts(cfg: RunConfig, ctx: DistContext) -> TrainingParts:
     val_set = cfg.data.val.build() if cfg.data.val is not None else None
     if len(train_set) == 0:
         raise ConfigError([("data.train", "the training set is empty")])
-    scheme = cfg.trainer.build(model=model, loss=loss)
-    check_ground_truth(cfg, scheme, loss, train_set, val_set)
-    for module in scheme.modules().values():
+    trainer = cfg.trainer.build(model=model, loss=loss)
+    check_ground_truth(cfg, trainer, loss, train_set, val_set)
+    for module in trainer.modules().values():
         module.to(device)
-    optimizer = build_optimizer(scheme.parameters(), cfg.optim)
+    optimizer = build_optimizer(trainer.parameters(), cfg.optim)
     scheduler = build_scheduler(optimizer, cfg.schedule, cfg.budget)
     scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
-    ema = ModelEMA(scheme.inference_model(), cfg.train.ema) if cfg.train.ema else None
-    step_module = wrap_ddp(SchemeStep(scheme), ctx)
+    ema = ModelEMA(trainer.inference_model(), cfg.train.ema) if cfg.train.ema else None
+    step_module = wrap_ddp(TrainerStep(trainer), ctx)
     sampler = EpochSampler(
         train_set, seed=cfg.train.seed, shuffle=True, rank=ctx.rank, world_size=ctx.world_size
     )
@@ -96,7 +96,7 @@ def build_parts(cfg: RunConfig, ctx: DistContext) -> TrainingParts:
     shard = sampler.shard_size
     steps_per_epoch = shard // bs if drop_last else math.ceil(shard / bs)
     return TrainingParts(
-        scheme=scheme, train_set=train_set, val_set=val_set, optimizer=optimizer,
+        trainer=trainer, train_set=train_set, val_set=val_set, optimizer=optimizer,
         scheduler=scheduler, scaler=scaler, ema=ema, step_module=step_module, sampler=sampler,
         amp_dtype=amp_dtype, drop_last=drop_last, steps_per_epoch=steps_per_epoch,
     )

@@ -1,6 +1,6 @@
 """The loss as the training loop calls it: ``loss(context) -> (total, logs)``.
 
-A scheme's loss is either a loss that evaluates a whole training context (a
+A trainer's loss is either a loss that evaluates a whole training context (a
 :class:`ContextLoss`, such as ``core.composite``) or a single :class:`LossTerm`, which
 :func:`build_loss` wraps so that both are called the same way.
 """
@@ -51,7 +51,7 @@ def build_loss(spec: Any) -> nn.Module | None:
     """Build the loss of a run config; a single term is wrapped in :class:`SingleTermLoss`.
 
     Args:
-        spec: The config's ``loss`` spec, or ``None`` (schemes that compute their own loss).
+        spec: The config's ``loss`` spec, or ``None`` (trainers that compute their own loss).
 
     Returns:
         A module called as ``loss(context) -> (total, logs)``, or ``None``.

@@ -45,7 +45,7 @@ def validate(
         dataset: Items ``{"low", "high"?, "name"}`` with ``(3, H, W)`` tensors.
         device: Where to run.
         max_images: Use at most this many items (the first ones).
-        loss_fn: Optional ``batch -> loss`` (the scheme's step) averaged as ``loss``.
+        loss_fn: Optional ``batch -> loss`` (the trainer's step) averaged as ``loss``.
         autocast: Optional context factory (mixed precision).
 
     Returns:

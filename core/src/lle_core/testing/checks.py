@@ -56,7 +56,7 @@ from lle_core.global_ops import GlobalPool, global_stats_hook
 from lle_core.inference.api import enhance
 from lle_core.inference.padding import forward_padded, model_capabilities
 from lle_core.inference.tiling import default_overlap, tile_multiple
-from lle_core.interfaces import Backbone, Enhancer, LossTerm, TrainingScheme
+from lle_core.interfaces import Backbone, Enhancer, LossTerm, Trainer
 from lle_core.registry import Capabilities, Entry, registries
 from lle_core.spec import parse_spec
 from lle_core.testing.gradients import check_trainable, gradient_problems, named_trainable
@@ -112,7 +112,7 @@ RULES: dict[str, tuple[str, ...]] = {
         "pair_shape",
     ),
     "trainer": (
-        "example_model", "scheme", "loss_scalar", "no_parameters", "gradient_missing",
+        "example_model", "trainer", "loss_scalar", "no_parameters", "gradient_missing",
         "gradient_not_finite", "inference_model",
     ),
     "backbone": ("declaration", "levels", "level_shape"),
@@ -174,7 +174,7 @@ def build_example(entry: Entry, folders: Mapping[str, Path] | None = None, **run
     return spec.build(**runtime)
 
 
-def scheme_loss(entry: Entry) -> nn.Module | None:
+def trainer_loss(entry: Entry) -> nn.Module | None:
     """The loss of a trainer's example, a single term wrapped into ``core.composite``."""
     spec = dict(entry.example or {}).get("loss")
     if spec is None:
@@ -746,28 +746,28 @@ def check_trainer(name: str | Entry) -> None:
             "register an example with a 'model' spec so the kit can run a step",
         )
     model = parse_spec("model", example["model"]).build()
-    scheme = build_example(entry, model=model, loss=scheme_loss(entry))
-    if not isinstance(scheme, TrainingScheme):
-        raise _fail(entry, "scheme", f"built a {type(scheme).__name__}, not a TrainingScheme")
-    scheme.train(True)
+    trainer = build_example(entry, model=model, loss=trainer_loss(entry))
+    if not isinstance(trainer, Trainer):
+        raise _fail(entry, "trainer", f"built a {type(trainer).__name__}, not a Trainer")
+    trainer.train(True)
     caps = model.capabilities if isinstance(model, Enhancer) else None
     multiple = caps.multiple_of if caps else 1
     side = max(32, multiple * -(-32 // max(multiple, 1)), caps.min_size if caps else 1)
     high = make_image("smooth", side, side, batch=2, seed=3)
     batch: dict[str, Any] = {"low": (high * 0.2).clamp(0, 1), "name": ["a", "b"]}
-    if scheme.needs_ground_truth:
+    if trainer.needs_ground_truth:
         batch["high"] = high
-    result = scheme.training_step(batch)
+    result = trainer.training_step(batch)
     if result.loss.dim() != 0 or not torch.isfinite(result.loss):
         raise _fail(
             entry, "loss_scalar", f"training_step loss must be a finite scalar, got {result.loss}"
         )
     result.loss.backward()
-    params = named_trainable(scheme.modules(), only=scheme.parameters())
-    if not list(scheme.parameters()):
+    params = named_trainable(trainer.modules(), only=trainer.parameters())
+    if not list(trainer.parameters()):
         raise _fail(entry, "no_parameters", "parameters() yields nothing to optimise")
     _raise_gradients(entry, params)
-    if not isinstance(scheme.inference_model(), nn.Module):
+    if not isinstance(trainer.inference_model(), nn.Module):
         raise _fail(entry, "inference_model", "inference_model() must return an nn.Module")
 
 

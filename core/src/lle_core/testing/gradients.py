@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lle_core.interfaces import Enhancer, TrainingScheme
+from lle_core.interfaces import Enhancer, Trainer
 from lle_core.registry import Entry, registries
 from lle_core.spec import parse_spec
 from lle_core.testing.strategies import make_image
@@ -56,7 +56,7 @@ def named_trainable(
     """``(name, parameter)`` of every trainable, non-exempt parameter of ``modules``.
 
     Names are ``<module>.<parameter>`` except for a module keyed ``""``. ``only`` restricts the
-    list to the given parameters (e.g. what a training scheme optimises).
+    list to the given parameters (e.g. what a trainer optimises).
     """
     allowed = None if only is None else {id(p) for p in only}
     seen: set[int] = set()
@@ -152,13 +152,13 @@ def declared_trainer(model_name: str) -> Entry | None:
     return None
 
 
-def _scheme(entry: Entry, model: nn.Module) -> TrainingScheme:
-    from lle_core.testing.checks import build_example, scheme_loss
+def _build_trainer(entry: Entry, model: nn.Module) -> Trainer:
+    from lle_core.testing.checks import build_example, trainer_loss
 
-    scheme = build_example(entry, model=model, loss=scheme_loss(entry))
-    if not isinstance(scheme, TrainingScheme):
-        raise AssertionError(f"trainer {entry.name!r} built a {type(scheme).__name__}")
-    return scheme
+    built = build_example(entry, model=model, loss=trainer_loss(entry))
+    if not isinstance(built, Trainer):
+        raise AssertionError(f"trainer {entry.name!r} built a {type(built).__name__}")
+    return built
 
 
 def check_trainable(
@@ -220,15 +220,15 @@ def check_trainable(
         trainer_entry = (
             registries()["trainer"].get(trainer) if trainer else declared_trainer(label)
         )
-    scheme: TrainingScheme | None = None
+    built: Trainer | None = None
     if trainer_entry is not None:
-        scheme = _scheme(trainer_entry, net)
-        scheme.train(True)
-        if not scheme.needs_ground_truth:
+        built = _build_trainer(trainer_entry, net)
+        built.train(True)
+        if not built.needs_ground_truth:
             batch.pop("high")
-        result = scheme.training_step(batch)
+        result = built.training_step(batch)
         outputs, total = result.outputs, result.loss
-        checked = named_trainable(scheme.modules(), only=scheme.parameters())
+        checked = named_trainable(built.modules(), only=built.parameters())
         used = f"trainer:{trainer_entry.name}"
     else:
         net.train()
@@ -282,7 +282,7 @@ def check_trainable(
                     f"{gradient_floor:g} × their RMS after one backward pass of the {used} "
                     f"loss: {shown}"
                 )
-        for module in ({"": net} if scheme is None else scheme.modules()).values():
+        for module in ({"": net} if built is None else built.modules()).values():
             module.zero_grad(set_to_none=True)
     if problems:
         lines = "; ".join(f"[{rule}] {msg}" for rule, msg in problems.items())

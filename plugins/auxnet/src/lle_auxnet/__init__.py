@@ -21,7 +21,7 @@ __getattr__, __dir__, _LAZY_NAMES = lazy_exports(__name__, {
     "lle_auxnet.model": ("AuxNet", "AuxNetParams"),
     "lle_auxnet.blocks": ("InceptionDilatedStem", "IlluminationEstimator", "SelfCalibrator"),
     "lle_auxnet.losses": ("StageFidelityLoss", "StageSmoothnessLoss"),
-    "lle_auxnet.scheme": ("StagedScheme",),
+    "lle_auxnet.trainer": ("StagedTrainer",),
 })
 
 

@@ -1,4 +1,4 @@
-"""Plugin hook of lle-auxnet: registers AuxNet's model, losses and training scheme.
+"""Plugin hook of lle-auxnet: registers AuxNet's model, losses and trainer.
 
 Each class describes itself (parameters, summary, paper, capabilities); this module only names
 them, as lazy ``"module:Class"`` paths, so loading the plugin imports no torch.
@@ -24,10 +24,10 @@ _EXAMPLE_LOSS = {
 
 @hookimpl
 def lle_register(register: RegisterFn) -> None:
-    """Register the model, the two losses and the training scheme."""
+    """Register the model, the two losses and the trainer."""
     register("model", "model", "lle_auxnet.model:AuxNet", example=dict(_EXAMPLE_MODEL))
     register("loss", "fidelity", "lle_auxnet.losses:StageFidelityLoss")
     register("loss", "smoothness", "lle_auxnet.losses:StageSmoothnessLoss")
-    register("trainer", "staged", "lle_auxnet.scheme:StagedScheme",
+    register("trainer", "staged", "lle_auxnet.trainer:StagedTrainer",
              example={"model": {"type": "auxnet.model", **_EXAMPLE_MODEL}, "loss": _EXAMPLE_LOSS})
     register_shipped_weights(register, "lle_auxnet")  # weights/*.json: trained sets

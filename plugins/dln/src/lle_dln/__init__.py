@@ -1,7 +1,7 @@
 """lle-dln: the Deep Lightening Network (Wang, Liu, Siu, Lun) as an `lle` plugin.
 
 Components (registered under ``dln.``): ``fa`` (fusion op), ``model``, ``loss_dif``,
-``synthetic`` (dataset), ``circle`` and ``finetune`` (training schemes). Import the submodules
+``synthetic`` (dataset), ``circle`` and ``finetune`` (trainers). Import the submodules
 directly (``lle_dln.model``, ``lle_dln.synthetic``); this package itself imports nothing heavy.
 """
 

@@ -12,7 +12,7 @@ with two readings of ``X̂`` (the code is not public):
 * ``decoupled``: ``X̂ = D(Y)``: two independent mappings sharing only the optimizer.
 
 ``D`` is built from the same spec as ``L`` (fresh weights) unless ``darken_model`` names
-another one. Checkpoints hold both (:meth:`CircleLearning.modules`); only ``L`` is exported
+another one. Checkpoints hold both (:meth:`CircleLearningTrainer.modules`); only ``L`` is exported
 and used for inference.
 """
 
@@ -26,7 +26,7 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from lle_core.errors import ConfigError
-from lle_core.interfaces import Enhancer, LossTerm, StepResult, TrainingScheme
+from lle_core.interfaces import Enhancer, LossTerm, StepResult, Trainer
 from lle_core.registry import Params
 from lle_core.spec import ComponentSpec, SpecOf, build_component
 from lle_dln import PAPER
@@ -71,7 +71,7 @@ def _fresh_copy(model: nn.Module) -> nn.Module:
     return clone
 
 
-class CircleLearning(TrainingScheme):
+class CircleLearningTrainer(Trainer):
     """Joint training of a lightening and a darkening model (slides' circle learning).
 
     Per step: ``Ŷ = L(X)``; ``X̂ = D(Ŷ)`` (cycle) or ``D(Y)`` (decoupled);
@@ -91,7 +91,7 @@ class CircleLearning(TrainingScheme):
                  reading: Reading = "cycle",
                  darken_model: ComponentSpec | Mapping[str, Any] | str | nn.Module | None = None,
                  darken_weight: float = 1.0, init: str | None = None) -> None:
-        """Build the scheme and the darkening model.
+        """Build the trainer and the darkening model.
 
         Args:
             model: The lightening model ``L``.

@@ -2,10 +2,10 @@
 
 The official code pretrains on synthetic VOC pairs, then "reloads the weights and switches the
 dataset line" to fine-tune on LOL. The engine has no generic "initial weights" key,
-so this scheme (``dln.finetune``) does it: it loads the inference weights of a checkpoint
-(``.safetensors`` file or run folder) into the model *when the scheme is built*, i.e. before a
+so this trainer (``dln.finetune``) does it: it loads the inference weights of a checkpoint
+(``.safetensors`` file or run folder) into the model *when the trainer is built*, i.e. before a
 resume restores its own state (a resumed fine-tuning run therefore continues, it does not
-restart from the pretrained weights). Otherwise it is the plain supervised scheme.
+restart from the pretrained weights). Otherwise it is the plain supervised trainer.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from torch import nn
 
 from lle_core.errors import CheckpointError, ConfigError
-from lle_core.interfaces import TrainingScheme
+from lle_core.interfaces import Trainer
 from lle_core.registry import Params
 from lle_dln import PAPER
 
@@ -49,7 +49,7 @@ def load_init_weights(model: nn.Module, path: str | Path, *, key: str = "trainer
         raise ConfigError([(key, f"cannot initialise from {str(path)!r}: {err}")]) from None
 
 
-class Finetune(TrainingScheme):
+class FinetuneTrainer(Trainer):
     """Supervised training whose model starts from the weights of a previous stage."""
 
     Params = FinetuneParams
@@ -58,7 +58,7 @@ class Finetune(TrainingScheme):
 
     def __init__(self, *, model: nn.Module, loss: nn.Module | None = None,
                  init: str | None = None) -> None:
-        """Build the scheme and load ``init`` into ``model``.
+        """Build the trainer and load ``init`` into ``model``.
 
         Args:
             model: The enhancer to fine-tune.

@@ -31,15 +31,15 @@ _KIT_MODEL = {"type": "dln.model", "dim": KIT_DIM, "reduction": KIT_REDUCTION}
 
 @hookimpl
 def lle_register(register: RegisterFn) -> None:
-    """Register DLN's fusion op, model, loss, synthetic dataset and training schemes."""
+    """Register DLN's fusion op, model, loss, synthetic dataset and trainers."""
     register("fusion", "fa", "lle_dln.blocks:FAFusion")
     register("model", "model", "lle_dln.model:DLN",
              example={"dim": KIT_DIM, "reduction": KIT_REDUCTION, "brightness_gamma": KIT_GAMMA})
     register("loss", "loss_dif", "lle_dln.losses:DifferenceLoss")
     register("dataset", "synthetic", "lle_dln.synthetic:SyntheticLowLight",
              example={"root": "{clean_dir}", "crop": 16, "short_side": 32})
-    register("trainer", "circle", "lle_dln.circle:CircleLearning",
+    register("trainer", "circle", "lle_dln.circle:CircleLearningTrainer",
              example={"model": dict(_KIT_MODEL), "loss": {"type": "dln.loss_dif"}})
-    register("trainer", "finetune", "lle_dln.finetune:Finetune",
+    register("trainer", "finetune", "lle_dln.finetune:FinetuneTrainer",
              example={"model": dict(_KIT_MODEL), "loss": {"type": "dln.loss_dif"}})
     register_shipped_weights(register, "lle_dln")  # weights/*.json: trained sets

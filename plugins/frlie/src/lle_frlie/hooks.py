@@ -22,7 +22,7 @@ TINY_MODEL: dict[str, object] = {
 
 @hookimpl
 def lle_register(register: RegisterFn) -> None:
-    """Register the FRLIE model, losses and training scheme."""
+    """Register the FRLIE model, losses and trainer."""
     register("model", "model", "lle_frlie.model:FRLIE",
              example={k: v for k, v in TINY_MODEL.items() if k != "type"})
     register("loss", "hue", "lle_frlie.losses:HueLoss")
@@ -30,7 +30,7 @@ def lle_register(register: RegisterFn) -> None:
     register(
         "trainer",
         "two_stage",
-        "lle_frlie.scheme:TwoStageScheme",
+        "lle_frlie.trainer:TwoStageTrainer",
         example={
             "model": dict(TINY_MODEL),
             "loss": {

@@ -83,7 +83,7 @@ class FeatureMatchingLoss(LossTerm):
 
     ``pred`` is read from context key ``feat_restored`` and ``target`` from ``feat_target``
     by default (``keys`` overrides either). Both are tensors of equal shape, typically
-    ``(B, 4c, H/4, W/4)`` features; the target is not differentiated through when the scheme
+    ``(B, 4c, H/4, W/4)`` features; the target is not differentiated through when the trainer
     detaches it.
     """
 

@@ -138,7 +138,7 @@ class FeatureMatchingParams(LossParams):
 
 
 class TwoStageParams(Params):
-    """The two-stage FRLIE training scheme (paper §2.1–2.2).
+    """The two-stage FRLIE trainer (paper §2.1–2.2).
 
     Attributes:
         stage: ``1`` trains E and D to reconstruct normal-light images; ``2`` freezes E and

@@ -2,7 +2,7 @@
 
 Components (registered under ``neid.*`` through the ``lle.plugins`` entry point):
 ``neid.channel_ff`` (fusion), ``neid.model`` (model), ``neid.hsv_color`` (loss) and
-``neid.two_stream`` (training scheme). The paper recipe is ``neid:paper``.
+``neid.two_stream`` (trainer). The paper recipe is ``neid:paper``.
 
 Importing this package is cheap: the torch modules load on first attribute access.
 """
@@ -25,7 +25,7 @@ __getattr__, __dir__, _LAZY_NAMES = lazy_exports(__name__, {
     "lle_neid.blocks": ("UNetEncoder", "UNetDecoder", "SubPixelHead"),
     "lle_neid.fusion": ("ChannelFeatureFusion",),
     "lle_neid.losses": ("HSVColorLoss", "hsv_color_loss"),
-    "lle_neid.scheme": ("TwoStreamScheme",),
+    "lle_neid.trainer": ("TwoStreamTrainer",),
     "lle_neid.resize": ("bicubic_downsample",),
 })
 

@@ -38,14 +38,14 @@ def paper_loss() -> dict[str, Any]:
 
 @hookimpl
 def lle_register(register: RegisterFn) -> None:
-    """Register NEID's fusion, model, loss and training scheme."""
+    """Register NEID's fusion, model, loss and trainer."""
     register("fusion", "channel_ff", "lle_neid.fusion:ChannelFeatureFusion")
     register("model", "model", "lle_neid.model:NEID", example=dict(KIT_MODEL))
     register("loss", "hsv_color", "lle_neid.losses:HSVColorLoss")
     register(
         "trainer",
         "two_stream",
-        "lle_neid.scheme:TwoStreamScheme",
+        "lle_neid.trainer:TwoStreamTrainer",
         example={"model": {"type": "neid.model", **KIT_MODEL}, "loss": paper_loss()},
     )
     register_shipped_weights(register, "lle_neid")  # weights/*.json: trained sets

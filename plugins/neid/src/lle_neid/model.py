@@ -168,7 +168,7 @@ class NEID(Enhancer):
         return out.clamp(0.0, 1.0)
 
     def forward_train(self, low: Tensor) -> dict[str, Tensor]:
-        """Training pass on the low-resolution input (the two-stream scheme downsamples).
+        """Training pass on the low-resolution input (the two-stream trainer downsamples).
 
         Args:
             low: ``(B, 3, h, w)`` low-resolution low-light input in ``[0, 1]``.

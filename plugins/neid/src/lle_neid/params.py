@@ -162,7 +162,7 @@ class HSVColorParams(LossParams):
 
 
 class TwoStreamParams(Params):
-    """Parameters of the ``neid.two_stream`` training scheme.
+    """Parameters of the ``neid.two_stream`` trainer.
 
     Attributes:
         scale: Factor between the HR crops and the LR model input.

@@ -1,4 +1,4 @@
-"""Bicubic downsampling shared by the NEID model (test protocol) and its training scheme."""
+"""Bicubic downsampling shared by the NEID model (test protocol) and its trainer."""
 
 from __future__ import annotations
 

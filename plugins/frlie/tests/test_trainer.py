@@ -11,7 +11,7 @@ from torch import nn
 from lle_core import create
 from lle_core.errors import CheckpointError, ConfigError
 from lle_frlie.losses import FeatureMatchingLoss
-from lle_frlie.scheme import TwoStageScheme
+from lle_frlie.trainer import TwoStageTrainer
 
 ModelFactory = Callable[..., nn.Module]
 BatchFactory = Callable[..., dict[str, torch.Tensor]]
@@ -42,7 +42,7 @@ def _snapshot(module: nn.Module) -> dict[str, torch.Tensor]:
 
 def test_stage2_refuses_without_checkpoint(make_tiny_model: ModelFactory) -> None:
     with pytest.raises(ConfigError) as info:
-        TwoStageScheme(model=make_tiny_model(), loss=_Sum(), stage=2)
+        TwoStageTrainer(model=make_tiny_model(), loss=_Sum(), stage=2)
     msg = str(info.value)
     assert "trainer.stage1_checkpoint" in msg and "allow_untrained_autoencoder" in msg
     # through the registry too
@@ -53,16 +53,16 @@ def test_stage2_refuses_without_checkpoint(make_tiny_model: ModelFactory) -> Non
             runtime={"model": make_tiny_model(), "loss": _Sum()},
         )
     # the explicit opt-out works
-    scheme = TwoStageScheme(
+    trainer = TwoStageTrainer(
         model=make_tiny_model(), loss=_Sum(), stage=2, allow_untrained_autoencoder=True
     )
-    assert scheme.loaded_keys == []
+    assert trainer.loaded_keys == []
 
 
 def test_missing_checkpoint_file_is_named(make_tiny_model: ModelFactory, tmp_path: Path) -> None:
     missing = tmp_path / "nope.safetensors"
     with pytest.raises(CheckpointError, match=r"nope\.safetensors"):
-        TwoStageScheme(model=make_tiny_model(), stage=2, stage1_checkpoint=str(missing))
+        TwoStageTrainer(model=make_tiny_model(), stage=2, stage1_checkpoint=str(missing))
 
 
 @pytest.mark.parametrize("prefix", ["", "model."])
@@ -80,7 +80,7 @@ def test_stage1_checkpoint_loads_weights(
     frnet_before = _snapshot(target.frnet)
     assert not torch.equal(target.encoder.conv1[1].weight, stage1.encoder.conv1[1].weight)
 
-    scheme = TwoStageScheme(model=target, loss=_Sum(), stage=2, stage1_checkpoint=str(path))
+    trainer = TwoStageTrainer(model=target, loss=_Sum(), stage=2, stage1_checkpoint=str(path))
 
     for part in ("encoder", "decoder"):
         ref = getattr(stage1, part).state_dict()
@@ -90,8 +90,8 @@ def test_stage1_checkpoint_loads_weights(
     # FRNet is left alone
     for k, v in target.frnet.state_dict().items():
         assert torch.equal(v, frnet_before[k])
-    assert any(k.endswith("running_mean") for k in scheme.loaded_keys)
-    assert all(k.startswith(("encoder.", "decoder.")) for k in scheme.loaded_keys)
+    assert any(k.endswith("running_mean") for k in trainer.loaded_keys)
+    assert all(k.startswith(("encoder.", "decoder.")) for k in trainer.loaded_keys)
 
 
 def test_run_directory_and_name_resolve(make_tiny_model: ModelFactory, tmp_path: Path) -> None:
@@ -99,7 +99,7 @@ def test_run_directory_and_name_resolve(make_tiny_model: ModelFactory, tmp_path:
     _save_stage1(stage1, tmp_path / "latest.safetensors")
     for given in (tmp_path, tmp_path / "latest"):
         model = make_tiny_model(seed=3)
-        TwoStageScheme(model=model, stage=2, stage1_checkpoint=str(given))
+        TwoStageTrainer(model=model, stage=2, stage1_checkpoint=str(given))
         assert torch.equal(model.decoder.conv2[1].weight, stage1.decoder.conv2[1].weight)
 
 
@@ -107,33 +107,33 @@ def test_mismatched_checkpoint_is_refused(make_tiny_model: ModelFactory, tmp_pat
     other = make_tiny_model(upsample="pixelshuffle")
     path = _save_stage1(other, tmp_path / "ps.safetensors")
     with pytest.raises(CheckpointError, match="upsample"):
-        TwoStageScheme(model=make_tiny_model(), stage=2, stage1_checkpoint=str(path))
+        TwoStageTrainer(model=make_tiny_model(), stage=2, stage1_checkpoint=str(path))
     unrelated = tmp_path / "unrelated.safetensors"
     save_file({"foo.weight": torch.zeros(2)}, str(unrelated))
     with pytest.raises(CheckpointError, match="lacks"):
-        TwoStageScheme(model=make_tiny_model(), stage=2, stage1_checkpoint=str(unrelated))
+        TwoStageTrainer(model=make_tiny_model(), stage=2, stage1_checkpoint=str(unrelated))
 
 
 def test_stage2_freezes_encoder_decoder_bit_exact(
     make_tiny_model: ModelFactory, paired_batch: BatchFactory
 ) -> None:
     model = make_tiny_model()
-    scheme = TwoStageScheme(model=model, loss=_Sum(), stage=2, allow_untrained_autoencoder=True)
+    trainer = TwoStageTrainer(model=model, loss=_Sum(), stage=2, allow_untrained_autoencoder=True)
     frozen_before = {
         **{f"encoder.{k}": v for k, v in _snapshot(model.encoder).items()},
         **{f"decoder.{k}": v for k, v in _snapshot(model.decoder).items()},
     }
     frnet_before = _snapshot(model.frnet)
-    trained = {id(p) for p in scheme.parameters()}
+    trained = {id(p) for p in trainer.parameters()}
     assert trained == {id(p) for p in model.frnet.parameters()}
     # even an optimizer over *all* parameters (with weight decay) must not move E/D
     opt = torch.optim.Adam(model.parameters(), lr=1e-2, weight_decay=0.1)
-    scheme.train(True)
+    trainer.train(True)
     model.train()  # an engine calling model.train() directly must not unfreeze BN either
     assert not model.encoder.training and not model.decoder.training and model.frnet.training
     for step in range(3):
         opt.zero_grad()
-        result = scheme.training_step(paired_batch(seed=step))
+        result = trainer.training_step(paired_batch(seed=step))
         result.loss.backward()
         opt.step()
     after = {
@@ -150,13 +150,13 @@ def test_stage1_trains_only_autoencoder(
     make_tiny_model: ModelFactory, paired_batch: BatchFactory
 ) -> None:
     model = make_tiny_model()
-    scheme = TwoStageScheme(model=model, loss=_Sum(use_fm=False), stage=1)
-    trained = {id(p) for p in scheme.parameters()}
+    trainer = TwoStageTrainer(model=model, loss=_Sum(use_fm=False), stage=1)
+    trained = {id(p) for p in trainer.parameters()}
     assert trained == {id(p) for p in model.encoder.parameters()} | {
         id(p) for p in model.decoder.parameters()
     }
     batch = paired_batch()
-    result = scheme.training_step(batch)
+    result = trainer.training_step(batch)
     # stage 1 reconstructs the normal-light image: pred = D(E(high))
     model.eval()
     with torch.no_grad():
@@ -164,22 +164,22 @@ def test_stage1_trains_only_autoencoder(
     model.train()
     assert result.outputs["pred"].shape == batch["high"].shape
     assert "feat_high" in result.outputs
-    scheme.train(False)
+    trainer.train(False)
     with torch.no_grad():
-        again = scheme.training_step(batch).outputs["pred"]
+        again = trainer.training_step(batch).outputs["pred"]
     assert torch.allclose(again, recon, atol=1e-6)
 
 
 def test_fm_target_high_and_low(make_tiny_model: ModelFactory, paired_batch: BatchFactory) -> None:
     model = make_tiny_model()
     batch = paired_batch()
-    high = TwoStageScheme(model=model, loss=_Sum(), stage=2, allow_untrained_autoencoder=True)
+    high = TwoStageTrainer(model=model, loss=_Sum(), stage=2, allow_untrained_autoencoder=True)
     out = high.training_step(batch).outputs
     with torch.no_grad():
         assert torch.allclose(out["feat_target"], model.encode(batch["high"]), atol=1e-6)
     assert not out["feat_target"].requires_grad
     assert out["feat_restored"].requires_grad
-    low = TwoStageScheme(
+    low = TwoStageTrainer(
         model=model, loss=_Sum(), stage=2, allow_untrained_autoencoder=True, fm_target="low"
     )
     out_low = low.training_step(batch).outputs
@@ -190,11 +190,11 @@ def test_end_to_end_trains_everything(
     make_tiny_model: ModelFactory, paired_batch: BatchFactory
 ) -> None:
     model = make_tiny_model()
-    scheme = TwoStageScheme(model=model, loss=_Sum(use_fm=False), stage="end_to_end")
-    assert {id(p) for p in scheme.parameters()} == {id(p) for p in model.parameters()}
-    scheme.train(True)
+    trainer = TwoStageTrainer(model=model, loss=_Sum(use_fm=False), stage="end_to_end")
+    assert {id(p) for p in trainer.parameters()} == {id(p) for p in model.parameters()}
+    trainer.train(True)
     assert model.encoder.training
-    result = scheme.training_step(paired_batch())
+    result = trainer.training_step(paired_batch())
     result.loss.backward()
     assert model.encoder.conv1[1].weight.grad is not None
     assert model.frnet.blocks[0][0].reduce.weight.grad is not None

@@ -1,4 +1,4 @@
-"""``neid.two_stream``: NEID's dual-branch, SR-assisted training scheme (paper Sec. 2.3, 3.2).
+"""``neid.two_stream``: NEID's dual-branch, SR-assisted trainer (paper Sec. 2.3, 3.2).
 
 From a batch of aligned paired crops (``low``, ``high``, e.g. 256×256) it builds the triplet
 
@@ -23,17 +23,17 @@ from typing import Any, ClassVar, Literal
 from torch import Tensor, nn
 
 from lle_core.errors import ShapeError
-from lle_core.interfaces import Enhancer, StepResult, TrainingScheme
+from lle_core.interfaces import Enhancer, StepResult, Trainer
 from lle_neid import PAPER
 from lle_neid.params import TwoStreamParams
 from lle_neid.resize import bicubic_downsample
 
 
-class TwoStreamScheme(TrainingScheme):
-    """NEID training scheme; see the module docstring. Needs paired data."""
+class TwoStreamTrainer(Trainer):
+    """NEID trainer; see the module docstring. Needs paired data."""
 
     Params = TwoStreamParams
-    summary = "NEID scheme: bicubic x2 LR input, LE target = high, DR target = HR low-light"
+    summary = "NEID trainer: bicubic x2 LR input, LE target = high, DR target = HR low-light"
     paper = f"{PAPER}, Sec. 2.3 and 3.2"
 
     needs_ground_truth: ClassVar[bool] = True

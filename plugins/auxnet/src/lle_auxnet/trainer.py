@@ -1,4 +1,4 @@
-"""``auxnet.staged``: AuxNet's no-reference training scheme (paper Sec. 2.3, Eq. 4).
+"""``auxnet.staged``: AuxNet's no-reference trainer (paper Sec. 2.3, Eq. 4).
 
 The model unrolls its T weight-shared stages (:meth:`AuxNet.forward_train`); the loss (in the
 paper recipe ``0.8·L_f + 0.65·L_s + 0.5·L_v``) reads only the low-light input and the stage
@@ -15,7 +15,7 @@ from torch import nn
 
 from lle_auxnet import PAPER
 from lle_core.errors import ConfigError
-from lle_core.interfaces import LossTerm, StepResult, TrainingScheme
+from lle_core.interfaces import LossTerm, StepResult, Trainer
 from lle_core.registry import Capabilities, Params
 
 
@@ -23,7 +23,7 @@ class StagedParams(Params):
     """``auxnet.staged`` takes no parameters (T is the model's ``stages``)."""
 
 
-class StagedScheme(TrainingScheme):
+class StagedTrainer(Trainer):
     """Weight-shared cascade with training-only auxiliary blocks; one stage is exported.
 
     Built with runtime ``model=`` (an enhancer with ``forward_train``, normally

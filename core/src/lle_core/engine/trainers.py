@@ -1,6 +1,6 @@
-"""The two training schemes core ships: supervised and unsupervised.
+"""The two trainers core ships: supervised and unsupervised.
 
-Both run the default step of :class:`lle_core.interfaces.TrainingScheme`: the training context
+Both run the default step of :class:`lle_core.interfaces.Trainer`: the training context
 is ``batch | model.forward_train(batch["low"])`` and the loss reads its inputs from it by key.
 They differ only in what they require from the data: ``core.supervised`` needs ``high``
 (ground-truth) images, ``core.unsupervised`` does not, so its losses may read only ``low`` and
@@ -13,18 +13,18 @@ from typing import ClassVar
 
 from torch import nn
 
-from lle_core.interfaces import TrainingScheme
+from lle_core.interfaces import Trainer
 from lle_core.registry import Capabilities, Params
 
 
-class SchemeParams(Params):
-    """The core schemes take no parameters."""
+class TrainerParams(Params):
+    """The core trainers take no parameters."""
 
 
-class SupervisedScheme(TrainingScheme):
+class SupervisedTrainer(Trainer):
     """Paired training: ``loss(batch | model.forward_train(low))`` with ``high`` available."""
 
-    Params = SchemeParams
+    Params = TrainerParams
     summary = "Paired training: loss(batch | model.forward_train(low)), needs ground truth"
 
     needs_ground_truth: ClassVar[bool] = True
@@ -34,7 +34,7 @@ class SupervisedScheme(TrainingScheme):
         super().__init__(model=model, loss=loss)
 
 
-class UnsupervisedScheme(SupervisedScheme):
+class UnsupervisedTrainer(SupervisedTrainer):
     """Unpaired training: the same step; batches carry only ``low`` (no ground truth)."""
 
     summary = "Unpaired training: same step, losses read only 'low' and the model outputs"

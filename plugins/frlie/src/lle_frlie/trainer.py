@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from lle_core.errors import ConfigError
-from lle_core.interfaces import StepResult, TrainingScheme
+from lle_core.interfaces import StepResult, Trainer
 from lle_frlie import PAPER
 from lle_frlie.checkpoint import load_autoencoder_weights
 from lle_frlie.params import TwoStageParams
@@ -31,7 +31,7 @@ Stage = Literal[1, 2, "end_to_end"]
 _PARTS = ("encode", "restore", "decode", "encoder", "decoder", "frnet")
 
 
-class TwoStageScheme(TrainingScheme):
+class TwoStageTrainer(Trainer):
     """Two-stage feature-restoration training (see the module docstring).
 
     Attributes:
@@ -56,7 +56,7 @@ class TwoStageScheme(TrainingScheme):
         allow_untrained_autoencoder: bool = False,
         fm_target: Literal["high", "low"] = "high",
     ) -> None:
-        """Build the scheme; for stage 2 load (and freeze) the stage-1 encoder/decoder.
+        """Build the trainer; for stage 2 load (and freeze) the stage-1 encoder/decoder.
 
         Args:
             model: ``frlie.model`` (or any model with ``encode``/``restore``/``decode`` and
