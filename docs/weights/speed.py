@@ -1,9 +1,9 @@
 """Re-measure the ``mp_per_s`` of every shipped weight set and update the records.
 
 Only ``weights/*.json`` change; the weight files and their checksums do not. Run it on a quiet
-machine::
+machine (names, e.g. ``auxnet.lol``, limit it to those sets)::
 
-    .venv/bin/python docs/weights/speed.py
+    .venv/bin/python docs/weights/speed.py [NAME ...]
 
 Throughput is ``lle_core.enhance`` on a 600×400 image (default inference path, the machine's
 default torch threads), median of 5 after one warm-up, all sets measured in this one process.
@@ -12,14 +12,15 @@ default torch threads), median of 5 after one warm-up, all sets measured in this
 from __future__ import annotations
 
 import json
-import os
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import torch
 
 from lle_core import enhance
+from lle_core.files import atomic_write
 from lle_core.weights import weight_sets
 
 
@@ -37,14 +38,15 @@ def mp_per_s(model: torch.nn.Module, repeats: int = 5) -> float:
 
 def main() -> None:
     """Measure every set and rewrite its record's ``mp_per_s``."""
+    only = set(sys.argv[1:])
     for name, ws in sorted(weight_sets().items()):
+        if only and name not in only:
+            continue
         speed = mp_per_s(ws.load())
         record_path = Path(str(ws.path())).with_suffix(".json")
         record = json.loads(record_path.read_text(encoding="utf-8"))
         record["mp_per_s"] = speed
-        tmp = record_path.with_name(f".{record_path.name}.tmp")
-        tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, record_path)
+        atomic_write(record_path, (json.dumps(record, indent=2) + "\n").encode("utf-8"))
         print(f"{name}: {speed} MP/s ({torch.get_num_threads()} threads)")
 
 
