@@ -345,7 +345,7 @@ int auxnet_bf16(void) { return HAVE_BF16_DOT; }
 
 /* The whole image in `bands` equal row bands (band i: rows [i*H/bands, (i+1)*H/bands)),
  * on `threads` OpenMP threads; thread t uses scratch + t * scratch_per_thread (each at least
- * auxnet_scratch_floats(W, ceil(H / bands), ...) floats). use_bf16: H_θ in bfloat16 (needs
+ * auxnet_scratch_floats(W, ceil(H / bands), ...) floats). use_bf16: convolutions in bfloat16 (needs
  * auxnet_bf16()). Other arguments as auxnet_rows.
  * Returns 0, -1 when any band's arguments are out of range, -2 when bfloat16 is unavailable. */
 int auxnet_image(const float *src, int H, int W, float *dst,

@@ -219,10 +219,10 @@ class AuxNet(Enhancer):
         Args:
             options: The usable ``fast_path`` options. ``fold`` is always applied here;
                 ``native`` runs the compiled CPU kernel (:mod:`lle_auxnet.cpu_kernel`) where a
-                C compiler is available and the configuration is the one it computes (H_θ in
-                bfloat16 when ``bfloat16`` is given too); otherwise (and for inputs it does not
-                take) :class:`lle_auxnet.fast.FastAuxNet` runs, with ``channels_last`` /
-                ``bfloat16`` if given.
+                C compiler is available and the configuration is the one it computes
+                (convolutions in bfloat16 when ``bfloat16`` is given too); otherwise (and for
+                inputs it does not take) :class:`lle_auxnet.fast.FastAuxNet` runs, with
+                ``channels_last`` / ``bfloat16`` if given.
         """
         from lle_auxnet.blocks import fold_batch_norm
         from lle_auxnet.fast import FastAuxNet
