@@ -12,7 +12,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 DISTS  := core $(filter-out plugins/_template/,$(sort $(dir $(wildcard plugins/*/pyproject.toml))))
 STAMP  := $(VENV)/.lle-installed
 
-.PHONY: demo test docs lint typecheck bench clean install
+.PHONY: demo test docs manifests lint typecheck bench clean install
 
 install: $(STAMP)
 
@@ -32,6 +32,12 @@ test: $(STAMP)
 	$(BIN)/mypy core/src $(wildcard plugins/*/src)
 	$(BIN)/mkdocs build --strict --site-dir .site
 	CI=$${CI:-} HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Each package's shipped component descriptions (<package>/components.json), so the first
+# `lle list` after an install imports no torch; run after changing a component's parameters,
+# summary, paper or capabilities (a test fails until then).
+manifests: $(STAMP)
+	$(BIN)/python -m lle_core.manifest
 
 # The documentation site (guide + API reference from the docstrings) into .site/; strict: a
 # broken link or a docstring that does not match its signature fails the build.

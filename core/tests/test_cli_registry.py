@@ -77,11 +77,10 @@ def test_list_and_plugins_do_not_import_torch(tmp_path: Path) -> None:
                        text=True, timeout=300)
         for _ in range(2)
     ]
-    # The first run describes the classes (imports them) and writes the manifest cache; the
-    # second reads the cache and never imports torch.
-    assert "CODES [0, 0, 0]" in runs[0].stderr, runs[0].stderr
+    # Every package of this repository ships its descriptions (components.json), so even the
+    # first run after an install, with an empty cache, never imports torch.
+    assert "CODES [0, 0, 0] TORCH False" in runs[0].stderr, runs[0].stderr
     assert "CODES [0, 0, 0] TORCH False" in runs[1].stderr, runs[1].stderr
-    assert list((tmp_path / "cache").glob("components-*.json"))
     assert json.loads(runs[0].stdout[runs[0].stdout.index("["):]) == json.loads(
         runs[1].stdout[runs[1].stdout.index("["):]
     )

@@ -12,6 +12,11 @@ The cache lives in ``$LLE_CACHE_DIR`` (default ``$XDG_CACHE_HOME/lle`` or ``~/.c
 A missing, stale, unreadable or unwritable cache only costs the imports; it never changes a
 description.
 
+So that the very first listing after an install needs no imports either, a package may ship its
+descriptions in ``<package>/components.json`` (:data:`SHIPPED`; ``make manifests`` writes them
+for this repository's packages with :func:`write_shipped`, and a test fails when one differs
+from what the classes say). They are used when the user cache has nothing valid for the package.
+
 This module imports nothing heavy.
 """
 
@@ -29,6 +34,8 @@ from lle_core.registry import Capabilities, Description, describe, import_path
 
 #: Bumped when the file layout changes (older files are then ignored).
 FORMAT = 1
+#: File name of the descriptions a package ships next to its ``__init__.py``.
+SHIPPED = "components.json"
 
 _lock = threading.Lock()
 #: top-level package -> (fingerprint, {factory path: description as JSON})
@@ -49,8 +56,7 @@ def fingerprint(package: str) -> str:
 
     Found with :func:`importlib.util.find_spec`, which does not import a top-level package.
     """
-    spec = importlib.util.find_spec(package)
-    roots = [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
+    roots = _package_roots(package)
     digest = hashlib.sha1(f"{FORMAT}:{package}".encode())
     for root in roots:
         for path in sorted(root.rglob("*.py")):
@@ -63,18 +69,43 @@ def _file(package: str) -> Path:
     return cache_dir() / f"components-{package}.json"
 
 
+def _package_roots(package: str) -> list[Path]:
+    spec = importlib.util.find_spec(package)
+    return [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
+
+
+def _read_entries(path: Path, fp: str | None) -> dict[str, dict[str, Any]] | None:
+    """Entries of a manifest file.
+
+    ``None`` if it is missing, unreadable, of another format or (``fp`` given) of another
+    fingerprint.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") == FORMAT and (fp is None or data.get("fingerprint") == fp):
+            return dict(data["entries"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return None
+
+
+def shipped_entries(package: str) -> dict[str, dict[str, Any]] | None:
+    """The descriptions ``package`` ships in :data:`SHIPPED`, or ``None``."""
+    for root in _package_roots(package):
+        found = _read_entries(root / SHIPPED, None)
+        if found is not None:
+            return found
+    return None
+
+
 def _entries(package: str) -> dict[str, dict[str, Any]]:
-    """The cached descriptions of a package (empty when the file is missing or stale)."""
+    """The descriptions of a package: the valid user cache, else the shipped ones, else none."""
     if package in _memo:
         return _memo[package][1]
     fp = fingerprint(package)
-    entries: dict[str, dict[str, Any]] = {}
-    try:
-        data = json.loads(_file(package).read_text(encoding="utf-8"))
-        if data.get("format") == FORMAT and data.get("fingerprint") == fp:
-            entries = dict(data["entries"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        pass
+    entries = _read_entries(_file(package), fp)
+    if entries is None:
+        entries = shipped_entries(package) or {}
     _memo[package] = (fp, entries)
     return entries
 
@@ -132,7 +163,51 @@ def describe_path(path: str) -> Description:
         return found
 
 
+def describe_for_shipping(paths: list[str]) -> dict[str, dict[str, Any]]:
+    """Fresh descriptions of the classes at ``paths`` (imports them), as stored in a manifest."""
+    out: dict[str, dict[str, Any]] = {}
+    for path in sorted(paths):
+        stored = _to_json(describe(import_path(path)))
+        if stored is not None:
+            out[path] = stored
+    return out
+
+
+def write_shipped(package: str, paths: list[str]) -> Path:
+    """Write ``<package>/components.json`` with the descriptions of ``paths`` (its classes)."""
+    from lle_core.files import atomic_write
+
+    roots = _package_roots(package)
+    if not roots:
+        raise ValueError(f"package {package!r} is not importable")
+    payload = {"format": FORMAT, "entries": describe_for_shipping(paths)}
+    return atomic_write(roots[0] / SHIPPED,
+                        (json.dumps(payload, indent=1, sort_keys=True) + "\n").encode())
+
+
+def registered_paths() -> dict[str, list[str]]:
+    """The ``"module:Class"`` factories of every registered component, per top-level package."""
+    from lle_core.registry import registries
+
+    found: dict[str, list[str]] = {}
+    regs = registries()
+    for kind in regs:
+        for entry in regs[kind].entries():
+            if isinstance(entry.factory, str):
+                found.setdefault(entry.factory.split(".", 1)[0].split(":", 1)[0], []).append(
+                    entry.factory)
+    return {package: sorted(set(paths)) for package, paths in found.items()}
+
+
 def forget() -> None:
     """Drop what this process read (tests that edit sources or change ``LLE_CACHE_DIR``)."""
     with _lock:
         _memo.clear()
+
+
+if __name__ == "__main__":  # make manifests
+    import sys
+
+    for name, factories in sorted(registered_paths().items()):
+        if not sys.argv[1:] or name in sys.argv[1:]:
+            print(f"wrote {write_shipped(name, factories)}")
