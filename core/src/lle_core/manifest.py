@@ -34,6 +34,8 @@ from lle_core.registry import Capabilities, Description, describe, import_path
 
 #: Bumped when the file layout changes (older files are then ignored).
 FORMAT = 1
+#: Environment variable naming lle's cache folder (this module's files, compiled kernels).
+CACHE_ENV = "LLE_CACHE_DIR"
 #: File name of the descriptions a package ships next to its ``__init__.py``.
 SHIPPED = "components.json"
 
@@ -44,7 +46,7 @@ _memo: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {}
 
 def cache_dir() -> Path:
     """Folder of the manifest files (``$LLE_CACHE_DIR``, else the user cache folder)."""
-    explicit = os.environ.get("LLE_CACHE_DIR")
+    explicit = os.environ.get(CACHE_ENV)
     if explicit:
         return Path(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")

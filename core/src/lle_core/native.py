@@ -6,13 +6,15 @@ plugin can then ship a C source file next to its Python code and load it with
 :func:`load_kernel`: the file is compiled with the system C compiler (``$CC``, else ``cc``,
 ``gcc`` or ``clang``) for this very CPU (``-O3 -march=native``), the shared library is stored in
 the cache folder and loaded with :mod:`ctypes`. Later processes load the cached library
-directly. ``ctypes`` releases the GIL during a call, so Python threads run a kernel in parallel.
+directly. A kernel built with ``-fopenmp`` (``extra_flags``) binds to the OpenMP runtime torch
+has loaded and can run on PyTorch's own threads (``lle_auxnet.cpu_kernel`` does).
 
 Nothing here is required: without a compiler, on Windows, with ``LLE_NATIVE=0`` or when the
 compilation fails, :func:`load_kernel` returns ``None`` (the reason is kept, see
 :func:`kernel_problem`) and the model uses its PyTorch path.
 
-Cache: ``$LLE_CACHE_DIR/kernels`` (default ``$XDG_CACHE_HOME/lle`` or ``~/.cache/lle``). A
+Cache: ``kernels`` in lle's cache folder (``$LLE_CACHE_DIR``, default ``$XDG_CACHE_HOME/lle`` or
+``~/.cache/lle``; :func:`lle_core.manifest.cache_dir`). A
 library's file name holds a hash of the source, the compiler (path, size, modification time),
 the flags, and the CPU model and feature flags, so a cache folder shared by different machines
 never hands a library built for one CPU to another. Libraries are written to a unique temporary
@@ -33,12 +35,11 @@ import tempfile
 import threading
 from pathlib import Path
 
+from lle_core.manifest import CACHE_ENV
 from lle_core.manifest import cache_dir as manifest_cache_dir
 
 #: Environment variable that turns compiled kernels off (``0``/``false``/``no``/``off``).
 NATIVE_ENV = "LLE_NATIVE"
-#: Environment variable naming lle's cache folder (kernels go to its ``kernels`` subfolder).
-CACHE_ENV = "LLE_CACHE_DIR"
 #: Flags every kernel is compiled with (``-march=native`` is dropped if the compiler refuses it).
 FLAGS = ("-O3", "-march=native", "-std=c11", "-shared", "-fPIC")
 
@@ -87,11 +88,10 @@ def _cpu_fingerprint() -> str:
     return "\n".join(parts)
 
 
-def _library_path(name: str, source: bytes, compiler: str, flags: tuple[str, ...]) -> Path:
-    stat = os.stat(compiler)
+def _library_path(name: str, identity: bytes, flags: tuple[str, ...]) -> Path:
+    """Cache file of a build: ``identity`` (source, compiler, CPU) and ``flags`` hashed."""
     key = hashlib.sha256()
-    for part in (source, compiler.encode(), f"{stat.st_size}:{stat.st_mtime_ns}".encode(),
-                 " ".join(flags).encode(), _cpu_fingerprint().encode()):
+    for part in (identity, " ".join(flags).encode()):
         key.update(part)
         key.update(b"\0")
     suffix = ".dylib" if sys.platform == "darwin" else ".so"
@@ -148,11 +148,14 @@ def _build(name: str, source_file: Path, extra: tuple[str, ...]) -> ctypes.CDLL 
     if compiler is None:
         _PROBLEMS[name] = "no C compiler found (set CC or install gcc/clang)"
         return None
-    source = source_file.read_bytes()
+    stat = os.stat(compiler)
+    identity = b"\0".join([source_file.read_bytes(), compiler.encode(),
+                           f"{stat.st_size}:{stat.st_mtime_ns}".encode(),
+                           _cpu_fingerprint().encode()])
     portable = tuple(f for f in FLAGS if f != "-march=native")
     attempts = dict.fromkeys([(*FLAGS, *extra), FLAGS, (*portable, *extra), portable])
     for flags in attempts:
-        target = _library_path(name, source, compiler, flags)
+        target = _library_path(name, identity, flags)
         try:
             if not target.exists():
                 _compile(source_file, target, compiler, flags)
