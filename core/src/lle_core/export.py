@@ -29,6 +29,7 @@ from lle_core.files import atomic_write
 from lle_core.global_ops import has_global_ops
 from lle_core.inference.padding import model_capabilities
 from lle_core.registry import Capabilities
+from lle_core.weights import mark_weights
 
 #: ONNX opset of exported files.
 OPSET = 17
@@ -116,9 +117,12 @@ class OnnxEnhancer(nn.Module):
             "lle.capabilities" in meta) else Capabilities()
         if meta.get("lle.global") == "1":
             caps = caps.model_copy(update={"tiling": "whole"})
-        self._caps = caps
+        # The graph runs as exported: PyTorch's fast-path options (folding, native kernels,
+        # channels_last...) do not apply to a session, and copying one is impossible.
+        self._caps = caps.model_copy(update={"fast_path": ()})
         self.name = meta.get("lle.model", path.stem)
         self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        mark_weights(self, str(path))  # the file holds the exported weights: never "random"
 
     @property
     def capabilities(self) -> Capabilities:
