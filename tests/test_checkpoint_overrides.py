@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from lle_core import WeightsError, parse_spec
+from lle_core.checkpoint import load_model, save_checkpoint
 from lle_core.cli.main import main
-from lle_core.engine.checkpoint import load_model, save_checkpoint
 from lle_core.io import read_image
 from lle_core.testing.strategies import make_image, write_png
 

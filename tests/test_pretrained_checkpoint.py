@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from lle_core import WeightsError, parse_spec
-from lle_core.engine.checkpoint import load_model, save_checkpoint
+from lle_core.checkpoint import load_model, save_checkpoint
 
 
 def test_hf2_checkpoint_restores_its_vgg_without_the_hub(tmp_path: Path,

@@ -14,7 +14,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from lle_core.engine import checkpoint as ckpt
+from lle_core import checkpoint as ckpt
 from lle_core.engine.toys import toy_components
 from lle_core.errors import CheckpointError, WeightsError
 from lle_core.spec import create, parse_spec
@@ -145,7 +145,7 @@ def test_crash_mid_write_keeps_the_previous_checkpoint(tmp_path: Path, monkeypat
 
 CHILD = textwrap.dedent("""
     import sys, torch
-    from lle_core.engine import checkpoint as ckpt
+    from lle_core import checkpoint as ckpt
     from lle_core.engine.toys import register_toys
     from lle_core.spec import create
     register_toys()

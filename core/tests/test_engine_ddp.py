@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lle_core.engine import checkpoint as ckpt
+from lle_core import checkpoint as ckpt
 from lle_core.engine import train
 from lle_core.engine.toys import toy_components
 

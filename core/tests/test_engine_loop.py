@@ -130,7 +130,7 @@ def test_ema_weights_are_exported(tmp_path: Path):
         cfg(budget={"steps": 3}, train={"ema": 0.5}), out_dir=tmp_path / "b", progress=False
     )
     raw = plain.latest_checkpoint
-    from lle_core.engine.checkpoint import load_state
+    from lle_core.checkpoint import load_state
 
     state = load_state(tmp_path / "b" / "latest.state.pt")
     model_weights = state["modules"]["model"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lle_core.engine import checkpoint as ckpt
+from lle_core import checkpoint as ckpt
 from lle_core.engine import train
 from lle_core.engine.toys import toy_components
 from lle_core.errors import CheckpointError

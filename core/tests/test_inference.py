@@ -349,7 +349,7 @@ def test_bfloat16_only_when_declared():
 
 
 def test_weights_file_records_the_model(tmp_path):
-    from lle_core.engine.checkpoint import save_weights
+    from lle_core.checkpoint import save_weights
 
     model = lle_core.create("model", "core.unet_small", base_width=4)
     with torch.no_grad():

@@ -8,8 +8,8 @@ import torch
 from PIL import Image
 
 import lle_core
+from lle_core.checkpoint import save_weights
 from lle_core.cli.main import main
-from lle_core.engine.checkpoint import save_weights
 from lle_core.inference import enhance
 from lle_core.io import read_image
 

@@ -12,11 +12,11 @@ import torch
 from PIL import Image
 
 import lle_core
+from lle_core.checkpoint import mark_weights
 from lle_core.cli.main import main
 from lle_core.errors import RandomWeightsWarning
 from lle_core.export import OnnxEnhancer, export_onnx
 from lle_core.registry import registries
-from lle_core.weights import mark_weights
 
 pytest.importorskip("onnxruntime")
 

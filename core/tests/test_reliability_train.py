@@ -18,9 +18,9 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lle_core import checkpoint as ckpt
 from lle_core import files
 from lle_core.cli.main import main
-from lle_core.engine import checkpoint as ckpt
 from lle_core.engine import train
 from lle_core.engine.loop import _TrainingLoop
 from lle_core.engine.toys import toy_components
@@ -144,7 +144,7 @@ def test_full_disk_in_train_is_one_line_and_keeps_the_last_checkpoint(tmp_path, 
 
 CHILD = textwrap.dedent("""
     import sys, torch
-    from lle_core.engine import checkpoint as ckpt
+    from lle_core import checkpoint as ckpt
     from lle_core.engine.toys import register_toys
     from lle_core.spec import create
     register_toys()

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 import lle_core
+from lle_core.checkpoint import save_weights
 from lle_core.cli.main import main
-from lle_core.engine.checkpoint import save_weights
 from lle_core.errors import RandomWeightsWarning, WeightsError
 from lle_core.io import write_image
 from lle_core.registry import Entry, registries

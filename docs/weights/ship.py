@@ -28,7 +28,7 @@ from typing import Any
 import torch
 
 from lle_core import enhance
-from lle_core.engine.checkpoint import load_model, load_state
+from lle_core.checkpoint import load_model, load_state
 from lle_core.engine.plan import DONE
 from lle_core.evaluation import evaluate
 from lle_core.weights import export_weight_set

@@ -24,12 +24,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from lle_core.checkpoint import mark_weights
 from lle_core.errors import ConfigError
 from lle_core.files import atomic_write
 from lle_core.global_ops import has_global_ops
 from lle_core.inference.padding import model_capabilities
 from lle_core.registry import Capabilities
-from lle_core.weights import mark_weights
 
 #: ONNX opset of exported files.
 OPSET = 17

@@ -25,19 +25,15 @@ from __future__ import annotations
 
 import hashlib
 import importlib.resources
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lle_core.errors import RandomWeightsWarning, WeightsError
+from lle_core.errors import WeightsError
 
 if TYPE_CHECKING:
     from torch import nn
-
-#: Attribute set on a model whose weights were loaded (a checkpoint, a weight set, training).
-WEIGHTS_ATTR = "_lle_weights_source"
 
 #: Throughput floor (megapixels per second on the reference machine) of the CLI's default
 #: model: a 12 MP photo in about a minute or less.
@@ -131,7 +127,7 @@ class WeightSet:
         """
         from safetensors.torch import load_file
 
-        from lle_core.engine.checkpoint import load_weights
+        from lle_core.checkpoint import load_weights, mark_weights
         from lle_core.spec import parse_spec
 
         path = self.verify()
@@ -237,7 +233,7 @@ def export_weight_set(
     import torch
     from safetensors.torch import save_file
 
-    from lle_core.engine.checkpoint import checkpoint_spec, inference_state_dict, load_model
+    from lle_core.checkpoint import checkpoint_spec, inference_state_dict, load_model
 
     if storage not in ("float32", "float16"):
         raise ValueError(f"storage must be float32 or float16, got {storage!r}")
@@ -274,30 +270,6 @@ def sha256_of(path: str | Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def mark_weights(model: nn.Module, source: str) -> None:
-    """Record that ``model`` holds loaded or trained weights (silences the random warning)."""
-    object.__setattr__(model, WEIGHTS_ATTR, source)
-
-
-def weights_source(model: nn.Module) -> str | None:
-    """Where the model's weights came from, or ``None`` for a fresh initialisation."""
-    return getattr(model, WEIGHTS_ATTR, None)
-
-
-def warn_if_random(model: nn.Module) -> None:
-    """Warn (:class:`RandomWeightsWarning`) when a model that needs weights has none loaded."""
-    from lle_core.inference.padding import model_capabilities
-
-    if weights_source(model) is None and model_capabilities(model).needs_weights:
-        warnings.warn(
-            f"{type(model).__name__} runs with random weights: its output is meaningless. "
-            "Load trained weights: lle_core.create('model', NAME, pretrained=True), "
-            "lle_core.load_model(CHECKPOINT), or see `lle weights` for the shipped sets",
-            RandomWeightsWarning,
-            stacklevel=3,
-        )
 
 
 def weight_sets() -> dict[str, WeightSet]:

@@ -11,8 +11,8 @@ import lle_core
 from lle_auxnet.cpu_kernel import CpuKernelAuxNet
 from lle_auxnet.fast import FastAuxNet
 from lle_auxnet.model import AuxNet
+from lle_core.checkpoint import save_weights
 from lle_core.cli.main import main
-from lle_core.engine.checkpoint import save_weights
 from lle_core.inference import enhance
 from lle_core.metrics import psnr
 

@@ -69,7 +69,7 @@ def test_pretrain_then_finetune_end_to_end(folders, tmp_path):
     assert ft.steps == 3 and ft.latest_checkpoint is not None
     # fine-tuning started from the pretraining weights, not from a fresh init
     from lle_core import create
-    from lle_core.engine.checkpoint import read_checkpoint
+    from lle_core.checkpoint import read_checkpoint
     from lle_dln.finetune import load_init_weights
 
     pretrained, _ = read_checkpoint(ckpt)
@@ -90,7 +90,7 @@ def test_finetune_init_errors_name_the_key(folders, tmp_path):
 
 def test_finetune_and_circle_load_init_weights(tmp_path):
     from lle_core import create
-    from lle_core.engine.checkpoint import save_weights
+    from lle_core.checkpoint import save_weights
 
     source = create("model", {"type": "dln.model", "dim": 8})
     path = save_weights(tmp_path / "pre.safetensors", source)

@@ -233,7 +233,7 @@ def plan_data(cfg: BenchConfig, out: Path) -> DataPlan:
 
 def evaluate_entry(result: EntryResult, plan: DataPlan, cfg: BenchConfig) -> None:
     """Evaluate an entry's checkpoint on the test pairs (GT-mean variants included)."""
-    from lle_core.engine.checkpoint import load_model
+    from lle_core.checkpoint import load_model
     from lle_core.evaluation import evaluate
 
     if result.checkpoint is None:

@@ -118,7 +118,7 @@ def write_grid(
     import torch.nn.functional as F
 
     from lle_core import enhance, parse_spec
-    from lle_core.engine.checkpoint import load_model
+    from lle_core.checkpoint import load_model
     from lle_core.evaluation import write_comparison_grid
     from lle_core.io import read_image
 

@@ -159,7 +159,7 @@ def model_from_args(args: argparse.Namespace) -> Any:
         ConfigError: Nothing names a model.
         WeightsError: The model needs weights and none were given.
     """
-    from lle_core.engine.checkpoint import load_model
+    from lle_core.checkpoint import load_model
     from lle_core.engine.config import _parse_overrides
     from lle_core.inference import model_for_inference
     from lle_core.spec import load_config_file

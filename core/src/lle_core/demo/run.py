@@ -328,8 +328,8 @@ def run_demo(opts: DemoOptions) -> DemoResult:
 
 
 def _run_demo(opts: DemoOptions, start: float) -> DemoResult:
+    from lle_core.checkpoint import load_model
     from lle_core.engine import train
-    from lle_core.engine.checkpoint import load_model
     from lle_core.evaluation import (
         comparison_rows,
         evaluate,

@@ -1,4 +1,4 @@
-"""The training engine: run config, training loop, checkpoints, resume and DDP.
+"""The training engine: run config, training loop, resume, DDP (checkpoints: lle_core.checkpoint).
 
 Quick start::
 
@@ -18,7 +18,7 @@ __getattr__, __dir__, _LAZY_NAMES = lazy_exports(__name__, {
     "lle_core.engine.loop": ("train",),
     "lle_core.engine.run": ("RunResult", "Run"),
     "lle_core.engine.config": ("RunConfig", "load_run_config", "validate_run_config"),
-    "lle_core.engine.checkpoint": (
+    "lle_core.checkpoint": (
         "save_checkpoint", "load_model", "load_weights", "read_checkpoint", "load_state",
         "checkpoint_spec",
     ),

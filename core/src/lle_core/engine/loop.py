@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
-from lle_core.engine import checkpoint as ckpt
+from lle_core import checkpoint as ckpt
 from lle_core.engine.config import RunConfig, load_run_config
 from lle_core.engine.determinism import deterministic_mode, rng_state, set_rng_state
 from lle_core.engine.distributed import DistContext

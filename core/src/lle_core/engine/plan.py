@@ -22,9 +22,11 @@ recipe's step budget stays; the plan adds a minutes cap (its share of the total)
 stopped early leaves consistent, resumable runs. Running the plan again continues every stage
 that its minutes cap stopped (or that was killed) from its ``latest`` checkpoint (exact resume)
 and skips stages that reached their recipe's budget; the minutes count across sessions, so a
-larger ``total_minutes`` extends the capped stages. ``{previous}`` is the previous stage's
-best (else latest) checkpoint. The device (``--device cuda``) applies to every stage; recipes
-pick their mixed precision with ``train.amp``.
+larger ``total_minutes`` extends the capped stages. ``{previous}`` is the checkpoint the
+previous stage's run folder means by lle's one rule
+(:func:`lle_core.checkpoint.resolve_weights_path`: best, else latest). The device
+(``--device cuda``) applies to every stage; recipes pick their mixed precision with
+``train.amp``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from lle_core.checkpoint import resolve_weights_path
 from lle_core.errors import ConfigError
 
 DONE = "DONE.json"
@@ -151,11 +154,6 @@ def _slug(config: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "stage"
 
 
-def _checkpoint_of(run_dir: Path) -> str:
-    best = run_dir / "best.safetensors"
-    return str(best if best.is_file() else run_dir / "latest.safetensors")
-
-
 def run_plan(
     plan: Plan | str | Path | Mapping[str, Any],
     *,
@@ -229,7 +227,7 @@ def run_plan(
                 }
                 if result.stopped_by != "minutes":  # the recipe's own budget is spent
                     _write_json_atomic(done, record)
-            previous = _checkpoint_of(run_dir)
+            previous = str(resolve_weights_path(run_dir))
             records.append({**record, "run_dir": str(run_dir)})
         summary[entry.label] = {"checkpoint": previous, "stages": records}
     return summary

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from lle_core.engine import checkpoint as ckpt
+from lle_core import checkpoint as ckpt
 from lle_core.engine.config import RunConfig
 from lle_core.engine.determinism import set_rng_state
 from lle_core.engine.distributed import DistContext

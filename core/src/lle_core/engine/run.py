@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from lle_core.engine import checkpoint as ckpt
+from lle_core import checkpoint as ckpt
 from lle_core.engine.config import BudgetConfig, RunConfig
 from lle_core.engine.logger import RunLogger
 from lle_core.errors import ConfigError

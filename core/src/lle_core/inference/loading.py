@@ -7,6 +7,7 @@ file to a model; :func:`as_batch` turns paths, PIL images, arrays and tensors in
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,20 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from lle_core.errors import ImageReadError, ShapeError, TensorError, WeightsError
+from lle_core.checkpoint import (
+    load_model,
+    load_weights,
+    mark_weights,
+    read_checkpoint,
+    weights_source,
+)
+from lle_core.errors import (
+    ImageReadError,
+    RandomWeightsWarning,
+    ShapeError,
+    TensorError,
+    WeightsError,
+)
 from lle_core.spec import ComponentSpec, parse_spec
 
 #: What a user can pass as the model: a built module, a name, a mapping spec or a spec object.
@@ -51,24 +65,18 @@ def model_for_inference(
             not fit, or they hold another model than ``model`` names.
         CheckpointError: Missing file or not an lle checkpoint.
 
-    The loaders underneath, by what they start from (all in :mod:`lle_core.engine.checkpoint`):
-    :func:`~lle_core.engine.checkpoint.read_checkpoint` (a file -> tensors and metadata),
-    :func:`~lle_core.engine.checkpoint.load_weights` (tensors -> into an existing module,
-    strict) and :func:`~lle_core.engine.checkpoint.load_model` (a file -> the model it
+    The loaders underneath, by what they start from (all in :mod:`lle_core.checkpoint`):
+    :func:`~lle_core.checkpoint.read_checkpoint` (a file -> tensors and metadata),
+    :func:`~lle_core.checkpoint.load_weights` (tensors -> into an existing module,
+    strict) and :func:`~lle_core.checkpoint.load_model` (a file -> the model it
     records, weights loaded).
     """
-    from lle_core.engine.checkpoint import load_model
-
     if model is None:
         if weights is None:
             raise ValueError("no model given: pass a model, a model name or weights=")
         return load_model(weights)
     if isinstance(model, nn.Module):
-        from lle_core.weights import mark_weights, warn_if_random
-
         if weights is not None:
-            from lle_core.engine.checkpoint import load_weights, read_checkpoint
-
             tensors, _ = read_checkpoint(weights)
             load_weights(model, tensors, source=str(weights))
             mark_weights(model, str(weights))
@@ -92,8 +100,6 @@ def _checkpoint_model(
     path: str | Path, model: str | Mapping[str, Any] | ComponentSpec
 ) -> nn.Module:
     """The model a checkpoint records, checked against (and parametrised by) ``model``."""
-    from lle_core.engine.checkpoint import load_model
-
     overrides: dict[str, Any] = {}
     if isinstance(model, Mapping):
         overrides = {k: v for k, v in model.items() if k != "type"}
@@ -108,6 +114,20 @@ def _checkpoint_model(
             "drop --model (the checkpoint records its model) or pass matching weights"
         )
     return built
+
+
+def warn_if_random(model: nn.Module) -> None:
+    """Warn (:class:`RandomWeightsWarning`) when a model that needs weights has none loaded."""
+    from lle_core.inference.padding import model_capabilities
+
+    if weights_source(model) is None and model_capabilities(model).needs_weights:
+        warnings.warn(
+            f"{type(model).__name__} runs with random weights: its output is meaningless. "
+            "Load trained weights: lle_core.create('model', NAME, pretrained=True), "
+            "lle_core.load_model(CHECKPOINT), or see `lle weights` for the shipped sets",
+            RandomWeightsWarning,
+            stacklevel=3,
+        )
 
 
 def read_image_file(path: str | Path) -> Tensor:

@@ -39,7 +39,7 @@ def load_init_weights(model: nn.Module, path: str | Path, *, key: str = "trainer
         ConfigError: The checkpoint is missing, unreadable or does not fit ``model``; the
             message names ``key`` and the file.
     """
-    from lle_core.engine.checkpoint import load_weights, read_checkpoint
+    from lle_core.checkpoint import load_weights, read_checkpoint
     from lle_core.errors import WeightsError
 
     try:

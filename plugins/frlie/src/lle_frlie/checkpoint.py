@@ -3,8 +3,9 @@
 A stage-1 run of ``frlie.two_stage`` writes an lle checkpoint (safetensors) that holds the whole
 model's state under some prefix (``model.encoder.conv1.1.weight`` or similar). This module reads
 the file directly with :func:`safetensors.torch.load_file` and picks the keys that end in the
-model's own ``encoder.*`` / ``decoder.*`` names, so it does not depend on the engine's
-checkpoint internals. A bare model state dict saved as safetensors works too.
+model's own ``encoder.*`` / ``decoder.*`` names. A bare model state dict saved as safetensors
+works too; which file a run folder means is lle's one rule
+(:func:`lle_core.checkpoint.resolve_weights_path`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from lle_core.checkpoint import resolve_weights_path
 from lle_core.errors import CheckpointError
 
 #: Prefixes preferred when a key appears several times (e.g. a raw and an EMA copy).
@@ -43,31 +45,11 @@ def _find(key: str, available: list[str]) -> str | None:
     return min(matches, key=rank)
 
 
-def resolve_checkpoint_path(path: str | Path) -> Path:
-    """The ``.safetensors`` file meant by a file, a checkpoint name or a run directory.
-
-    A directory means its ``latest.safetensors`` (then ``best.safetensors``); a name without
-    suffix ``x`` means ``x.safetensors``.
-
-    Raises:
-        CheckpointError: Nothing matches; the message names the path.
-    """
-    p = Path(path)
-    if p.is_dir():
-        for name in ("latest.safetensors", "best.safetensors"):
-            if (p / name).is_file():
-                return p / name
-        raise CheckpointError(f"stage-1 run directory {p} has no latest/best .safetensors")
-    named = p.with_name(p.name + ".safetensors")
-    if not p.is_file() and p.suffix != ".safetensors" and named.is_file():
-        return named
-    if not p.is_file():
-        raise CheckpointError(f"stage-1 checkpoint not found: {p}")
-    return p
-
-
 def read_safetensors(path: str | Path) -> dict[str, Tensor]:
-    """Read a safetensors file (see :func:`resolve_checkpoint_path`) to CPU tensors.
+    """Read a safetensors file to CPU tensors.
+
+    ``path`` follows lle's one rule (:func:`lle_core.checkpoint.resolve_weights_path`): a
+    run directory means its ``best`` checkpoint, else its ``latest``.
 
     Raises:
         CheckpointError: The file is missing or is not a safetensors file.
@@ -75,7 +57,7 @@ def read_safetensors(path: str | Path) -> dict[str, Tensor]:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    p = resolve_checkpoint_path(path)
+    p = resolve_weights_path(path)
     try:
         return load_file(str(p), device="cpu")
     except (SafetensorError, OSError, ValueError) as err:
