@@ -16,8 +16,13 @@ traced with the sample's sizes, so other sizes give wrong shapes.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
+import sys
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +52,31 @@ def _need_onnx() -> Any:
     return onnx
 
 
+@contextlib.contextmanager
+def exporter_quiet() -> Iterator[None]:
+    """Silence what the TorchScript exporter prints: only lle's own error line should show.
+
+    Its tracer warnings (size checks traced as constants; the exported graph is tested on
+    other sizes) are ignored, and the graph dump PyTorch's C++ logger writes to file
+    descriptor 1 when a conversion fails (hundreds of lines) goes to the null device.
+    """
+    sys.stdout.flush()
+    fd = 1  # the C++ logger's std::cout, whatever sys.stdout is now
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx")
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"lle_core")
+            yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
 def export_onnx(model: nn.Module, path: str | Path, *, opset: int = OPSET) -> Path:
     """Export ``model`` (eval mode, float32, CPU) to an ONNX file, written atomically.
 
@@ -74,7 +104,7 @@ def export_onnx(model: nn.Module, path: str | Path, *, opset: int = OPSET) -> Pa
     try:
         # Traced with grad mode on: some models (AuxNet) take in-place ``out=`` shortcuts
         # under no_grad that the exporter cannot convert; the grad-mode ops are the same maths.
-        with torch.enable_grad():
+        with torch.enable_grad(), exporter_quiet():
             torch.onnx.export(
                 model, (sample,), buf,  # type: ignore[arg-type]  # a BytesIO is accepted
                 dynamo=False, opset_version=opset,
@@ -135,4 +165,4 @@ class OnnxEnhancer(nn.Module):
         return torch.from_numpy(out).to(low.device)
 
 
-__all__ = ["OPSET", "OnnxEnhancer", "export_onnx"]
+__all__ = ["OPSET", "OnnxEnhancer", "export_onnx", "exporter_quiet"]

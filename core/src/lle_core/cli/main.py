@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -87,6 +88,17 @@ def error_message(err: BaseException) -> str:
     return text or type(err).__name__
 
 
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so that the exit-time flush of a closed pipe is silent."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by a capture (tests): nothing to do
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``lle`` command; returns the process exit code.
 
@@ -109,6 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `lle list --json | head`: the reader has all it wanted
+        _silence_stdout()
+        return 0
     except Exception as err:
         if getattr(args, "traceback", False):
             traceback.print_exc()

@@ -157,6 +157,35 @@ def docstring_attributes(cls: type) -> dict[str, str]:
     return out
 
 
+def type_label(annotation: Any) -> str:
+    """A readable name of a parameter's type: ``int``, ``'none' | 'batch'``, ``fusion spec | None``.
+
+    Validators, serializers and other ``Annotated`` metadata are left out; a nested spec
+    (:func:`lle_core.spec.SpecOf`) shows as the kind it holds.
+    """
+    import types
+    import typing
+
+    from lle_core.spec import SpecKind
+
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        kinds = [m.kind for m in args[1:] if isinstance(m, SpecKind)]
+        return f"{kinds[0]} spec" if kinds else type_label(args[0])
+    if origin is typing.Union or origin is types.UnionType:
+        return " | ".join(type_label(a) for a in args)
+    if origin is typing.Literal:
+        return " | ".join(repr(a) for a in args)
+    if annotation is None or annotation is type(None):
+        return "None"
+    if origin is not None:
+        inner = ", ".join("..." if a is Ellipsis else type_label(a) for a in args)
+        return f"{getattr(origin, '__name__', str(origin))}[{inner}]"
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
+
+
 def parameter_rows(params: Any) -> list[dict[str, str]]:
     """Name, type, default and description of every field of a pydantic parameter model.
 
@@ -165,12 +194,13 @@ def parameter_rows(params: Any) -> list[dict[str, str]]:
     """
     from pydantic_core import PydanticUndefined
 
+    from lle_core.spec import SpecKind
+
     documented = docstring_attributes(params)
     rows = []
     for name, field in params.model_fields.items():
-        annotation = field.annotation
-        type_name = (annotation.__name__ if isinstance(annotation, type)
-                     else str(annotation).replace("typing.", ""))
+        kinds = [m.kind for m in field.metadata if isinstance(m, SpecKind)]
+        type_name = f"{kinds[0]} spec" if kinds else type_label(field.annotation)
         if field.default is not PydanticUndefined:
             default = repr(field.default)
         elif field.default_factory is not None:

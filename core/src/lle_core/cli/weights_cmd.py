@@ -50,10 +50,11 @@ def run_weights(args: argparse.Namespace) -> int:
         default = None
     rows = [_row(n, w, default) for n, w in sets.items()]
     bad = 0
+    read = 0
     if args.verify:
         for row, ws in zip(rows, sets.values(), strict=True):
             try:
-                ws.verify()
+                read += ws.verify().stat().st_size
                 row["verified"] = True
             except WeightsError as err:
                 row["verified"] = False
@@ -66,7 +67,18 @@ def run_weights(args: argparse.Namespace) -> int:
         print("no pretrained weight sets installed (plugins that ship weights: see the README)")
         return 0
     _print_table(rows)
+    if args.verify:
+        print(verify_summary(len(rows), bad, read))
     return 1 if bad else 0
+
+
+def verify_summary(total: int, bad: int, read_bytes: int) -> str:
+    """The line ``--verify`` adds: what was checked and what it found."""
+    checked = (f"verified: read {total} weight file(s) ({read_bytes / 2**20:.1f} MiB) and "
+               "compared each SHA-256 with the one recorded when the set was shipped")
+    if not bad:
+        return f"{checked}: all match"
+    return f"{checked}: {bad} do(es) not match (see the errors above; reinstall that plugin)"
 
 
 def _fmt(value: Any, spec: str) -> str:
