@@ -42,7 +42,8 @@ def main() -> int:
 
     import lle_core
     from lle_core.inference import enhance, model_capabilities, plan_tiling
-    from lle_core.inference.memory import default_budget_mb, measure_bytes_per_pixel
+    from lle_core.inference.memory import measure_bytes_per_pixel
+    from lle_core.options import memory_mb_option
 
     height = int(math.sqrt(args.megapixels * 1e6 / args.aspect))
     width = int(height * args.aspect)
@@ -57,7 +58,7 @@ def main() -> int:
     )[0].mul_(0.3)
     after_input = peak_rss_mib()
     bpp = measure_bytes_per_pixel(model, caps)
-    budget = args.budget_mb or default_budget_mb()
+    budget = memory_mb_option(args.budget_mb)
     with torch.no_grad():
         plan = plan_tiling(model, low.unsqueeze(0), caps, max_memory_mb=budget)
     print(f"measured {bpp:.0f} bytes/pixel -> untiled estimate {bpp * width * height / 2**30:.1f} "

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from lle_core import files
-from lle_core.errors import ImageReadError, TensorError
+from lle_core.errors import ConfigError, ImageReadError, TensorError
 from lle_core.files import FolderBusyError, FolderLock, atomic_write
 from lle_core.io import read_image, write_image
 
@@ -102,7 +102,7 @@ def test_pixel_limit_is_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyP
         read_image(path)
     assert read_image(path, max_pixels=48).shape == (3, 6, 8)
     monkeypatch.setenv("LLE_MAX_IMAGE_PIXELS", "lots")
-    with pytest.raises(ImageReadError, match="LLE_MAX_IMAGE_PIXELS"):
+    with pytest.raises(ConfigError, match="LLE_MAX_IMAGE_PIXELS"):  # the setting, not the file
         read_image(path)
 
 

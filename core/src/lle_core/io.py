@@ -43,6 +43,8 @@ from torch import Tensor
 
 from lle_core.errors import ImageReadError, TensorError
 from lle_core.files import atomic_write
+from lle_core.options import DEFAULT_MAX_IMAGE_PIXELS as DEFAULT_MAX_IMAGE_PIXELS  # re-exported
+from lle_core.options import MAX_PIXELS_ENV, env_max_image_pixels
 
 #: File suffixes (lower case) treated as images by :func:`list_images`.
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
@@ -63,11 +65,6 @@ WRITE_EXTENSIONS: dict[str, str] = {
     ".pnm": "PPM",
 }
 
-#: Largest image (width × height) read by default: 100 megapixels (a 12000×12000 image, 144
-#: megapixels, needs several GB once decoded and enhanced).
-DEFAULT_MAX_IMAGE_PIXELS = 100_000_000
-MAX_PIXELS_ENV = "LLE_MAX_IMAGE_PIXELS"
-
 AlphaMode = Literal["drop", "black"]
 
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
@@ -82,18 +79,9 @@ def max_image_pixels() -> int:
     """The pixel limit of :func:`read_image`: ``LLE_MAX_IMAGE_PIXELS`` or the default.
 
     Raises:
-        ImageReadError: The variable is set but not a positive integer.
+        ConfigError: The variable is set but not a positive whole number (named once).
     """
-    raw = os.environ.get(MAX_PIXELS_ENV, "").strip().replace("_", "")
-    if not raw:
-        return DEFAULT_MAX_IMAGE_PIXELS
-    try:
-        value = int(float(raw))
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise ImageReadError(f"{MAX_PIXELS_ENV} must be a positive number of pixels, got {raw!r}")
-    return value
+    return env_max_image_pixels()
 
 
 def _pillow_limit() -> int:

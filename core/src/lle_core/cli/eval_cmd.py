@@ -12,9 +12,9 @@ from lle_core.cli.enhance_cmd import (
     add_runtime_arguments,
     check_runtime_arguments,
     model_from_args,
-    parse_tile,
 )
 from lle_core.errors import OutputError
+from lle_core.options import check_environment, memory_mb_option, tile_option
 
 
 def add_parser(sub: Any) -> None:
@@ -91,6 +91,9 @@ def run_eval(args: argparse.Namespace) -> int:
     )
     from lle_core.evaluation.pairs import folder_pairs
 
+    tile = tile_option(args.tile, "--tile")
+    memory_mb_option(args.max_memory_mb, "--max-memory-mb")
+    check_environment()
     check_output_file(args.json, "--json")
     check_output_file(args.grid, "--grid")
     console = Console()
@@ -99,7 +102,7 @@ def run_eval(args: argparse.Namespace) -> int:
     common: dict[str, Any] = {
         "gt_mean": args.gt_mean,
         "device": args.device,
-        "tile": parse_tile(args.tile),
+        "tile": tile,
         "max_images": args.max_images,
         "keep_outputs": keep,
         "on_error": "skip",

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lle_core.checkpoint import resolve_weights_path
 from lle_core.errors import ConfigError
@@ -87,6 +87,19 @@ class Plan(_Strict):
     data: PlanData
     entries: list[PlanEntry] = Field(min_length=1)
     set: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("entries")
+    @classmethod
+    def _labels_unique(cls, entries: list[PlanEntry]) -> list[PlanEntry]:
+        """Each label once: it names the entry's folder (two would share, and resume, one run)."""
+        seen: set[str] = set()
+        for entry in entries:
+            key = entry.label.lower()  # folder names: one on a case-insensitive file system
+            if key in seen:
+                raise ValueError(f"label {entry.label!r} is used twice; labels name the run "
+                                 "folders and must differ (also in upper/lower case)")
+            seen.add(key)
+        return entries
 
 
 def load_plan(source: str | Path | Mapping[str, Any]) -> Plan:
