@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 
@@ -32,3 +35,22 @@ collect_ignore = ["plugins/_template"]
 
 # Tests never reach a model hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+# Tests never write into the user's caches (~/.cache/lle's component descriptions and compiled
+# kernels, torch/hub folders): the session gets its own cache folder, removed at the end, and
+# subprocesses inherit it. Set before anything imports lle_core.
+TEST_CACHE = Path(tempfile.mkdtemp(prefix="lle-test-cache-"))
+CACHE_VARIABLES = {
+    "LLE_CACHE_DIR": "lle",
+    "XDG_CACHE_HOME": "xdg",
+    "TORCH_HOME": "torch",
+    "HF_HOME": "huggingface",
+    "MPLCONFIGDIR": "matplotlib",
+}
+for _variable, _sub in CACHE_VARIABLES.items():
+    os.environ[_variable] = str(TEST_CACHE / _sub)
+
+
+def pytest_unconfigure(config: object) -> None:
+    """Remove the session's cache folder."""
+    shutil.rmtree(TEST_CACHE, ignore_errors=True)
