@@ -133,5 +133,9 @@ class CheckpointError(LLEError, RuntimeError):
     """A checkpoint is missing, incomplete, or does not match the run that loads it."""
 
 
+class UnsafeCacheError(LLEError, OSError):
+    """A cache folder or file others could have written; nothing is loaded from it."""
+
+
 class RandomWeightsWarning(UserWarning):
     """A network that needs trained weights runs with random ones (a model, or a VGG16 prior)."""

@@ -43,7 +43,9 @@ def temporary_name(final: Path) -> Path:
     return final.with_name(f".{final.name}{TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
 
 
-def atomic_write(path: str | Path, payload: bytes | Callable[[IO[bytes]], None]) -> Path:
+def atomic_write(
+    path: str | Path, payload: bytes | Callable[[IO[bytes]], None], *, mode: int = 0o666
+) -> Path:
     """Write a file so that ``path`` holds either its old or its complete new content.
 
     Missing parent folders are created. On any failure (full disk, permission, an exception
@@ -53,6 +55,8 @@ def atomic_write(path: str | Path, payload: bytes | Callable[[IO[bytes]], None])
     Args:
         path: Final file name.
         payload: The bytes, or a function writing them to an open binary handle.
+        mode: Permissions of a new file, reduced by the umask (``0o600``: private cache
+            files, :mod:`lle_core.cache`).
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
@@ -60,7 +64,7 @@ def atomic_write(path: str | Path, payload: bytes | Callable[[IO[bytes]], None])
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_name(final)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
     try:
         with os.fdopen(fd, "wb") as handle:
             if callable(payload):

@@ -4,13 +4,19 @@ A component describes itself on its class (:func:`lle_core.registry.describe`). 
 means importing the class, and with it torch (~2 s, ~500 MB), which listing components
 (``lle list``, ``lle plugins``) should not need. Plugins therefore register classes as lazy
 ``"module:Class"`` strings, and this module remembers each class's description in a small JSON
-file per top-level package, keyed by a fingerprint of the package's source files (path, size
-and modification time of every ``.py`` file). The first listing after an install or an edit
-imports the classes and writes the file; later ones read it.
+file per top-level package, keyed by a fingerprint of the package's source files (the path
+and the SHA-256 of the content of every ``.py`` file; about 3 ms for ``lle_core``). The first
+listing after an install or an edit imports the classes and writes the file; later ones read it.
 
-The cache lives in ``$LLE_CACHE_DIR`` (default ``$XDG_CACHE_HOME/lle`` or ``~/.cache/lle``).
-A missing, stale, unreadable or unwritable cache only costs the imports; it never changes a
-description.
+The cache is a hint for listing, never authority: what lle *does* with a component (validate
+its parameters, decide whether it needs weights, build it) is read from the class itself
+(:meth:`lle_core.registry.Entry.description`), and a cached description that disagrees with
+the class is replaced as soon as the class is imported (:func:`confirm`). Only
+:meth:`~lle_core.registry.Entry.listing` (``lle list``) reads it.
+
+The cache lives in lle's cache folder (:func:`lle_core.cache.cache_dir`). A file there that is
+not private (owned by the user, writable by nobody else, :func:`lle_core.cache.problem`) is
+ignored. A missing, stale, unreadable, unwritable or ignored cache only costs the imports.
 
 So that the very first listing after an install needs no imports either, a package may ship its
 descriptions in ``<package>/components.json`` (:data:`SHIPPED`; ``make manifests`` writes them
@@ -25,17 +31,16 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import os
 import threading
 from pathlib import Path
 from typing import Any
 
+from lle_core.cache import cache_dir, private_folder, problem
+from lle_core.errors import UnsafeCacheError
 from lle_core.registry import Capabilities, Description, describe, import_path
 
 #: Bumped when the file layout changes (older files are then ignored).
 FORMAT = 1
-#: Environment variable naming lle's cache folder (this module's files, compiled kernels).
-CACHE_ENV = "LLE_CACHE_DIR"
 #: File name of the descriptions a package ships next to its ``__init__.py``.
 SHIPPED = "components.json"
 
@@ -44,26 +49,19 @@ _lock = threading.Lock()
 _memo: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {}
 
 
-def cache_dir() -> Path:
-    """Folder of the manifest files (``$LLE_CACHE_DIR``, else the user cache folder)."""
-    explicit = os.environ.get(CACHE_ENV)
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "lle"
-
-
 def fingerprint(package: str) -> str:
-    """Hash of the path, size and mtime of every ``.py`` file of a top-level package.
+    """SHA-256 over the relative path and the content of every ``.py`` file of a package.
 
     Found with :func:`importlib.util.find_spec`, which does not import a top-level package.
+    Content, not size and modification time: an edit that keeps both still changes it.
     """
     roots = _package_roots(package)
-    digest = hashlib.sha1(f"{FORMAT}:{package}".encode())
+    digest = hashlib.sha256(f"{FORMAT}:{package}".encode())
     for root in roots:
         for path in sorted(root.rglob("*.py")):
-            st = path.stat()
-            digest.update(f"{path.relative_to(root)}:{st.st_size}:{st.st_mtime_ns};".encode())
+            content = path.read_bytes()
+            digest.update(f"{path.relative_to(root)}:{len(content)}:".encode())
+            digest.update(content)
     return digest.hexdigest()
 
 
@@ -105,7 +103,9 @@ def _entries(package: str) -> dict[str, dict[str, Any]]:
     if package in _memo:
         return _memo[package][1]
     fp = fingerprint(package)
-    entries = _read_entries(_file(package), fp)
+    cached = _file(package)
+    private = problem(cached.parent, folder=True) is None and problem(cached, folder=False) is None
+    entries = _read_entries(cached, fp) if private else None
     if entries is None:
         entries = shipped_entries(package) or {}
     _memo[package] = (fp, entries)
@@ -118,10 +118,11 @@ def _save(package: str) -> None:
     fp, entries = _memo[package]
     payload = {"format": FORMAT, "fingerprint": fp, "entries": entries}
     try:
-        _file(package).parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(_file(package), json.dumps(payload, indent=1, sort_keys=True).encode())
-    except OSError:
-        pass  # a read-only cache only costs the imports next time
+        private_folder("")
+        atomic_write(_file(package), json.dumps(payload, indent=1, sort_keys=True).encode(),
+                     mode=0o600)
+    except (OSError, UnsafeCacheError):
+        pass  # a read-only or shared cache only costs the imports next time
 
 
 def _from_json(item: dict[str, Any]) -> Description:
@@ -163,6 +164,23 @@ def describe_path(path: str) -> Description:
             entries[path] = stored
             _save(package)
         return found
+
+
+def confirm(path: str, found: Description) -> None:
+    """Replace the cached description of ``path`` when it disagrees with ``found`` (its class's).
+
+    Called when a lazily registered class is imported and described (the authority), so a
+    stale or forged cache entry shows in ``lle list`` at most until the class is next used.
+    """
+    stored = _to_json(found)
+    if stored is None:
+        return
+    package = path.split(":", 1)[0].split(".", 1)[0]
+    with _lock:
+        entries = _entries(package)
+        if entries.get(path) != stored:
+            entries[path] = stored
+            _save(package)
 
 
 def describe_for_shipping(paths: list[str]) -> dict[str, dict[str, Any]]:

@@ -35,8 +35,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-from lle_core.manifest import CACHE_ENV
-from lle_core.manifest import cache_dir as manifest_cache_dir
+from lle_core.cache import CACHE_ENV
+from lle_core.cache import cache_dir as manifest_cache_dir
 
 #: Environment variable that turns compiled kernels off (``0``/``false``/``no``/``off``).
 NATIVE_ENV = "LLE_NATIVE"

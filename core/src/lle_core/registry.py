@@ -65,6 +65,11 @@ class Capabilities(BaseModel):
         multiple_of: Spatial sizes must be a multiple of this (the engine reflect-pads and
             crops back automatically).
         min_size: Smallest spatial side (after padding) the component accepts.
+        min_input: Smallest image side (height and width, before padding) for which a model's
+            output is meaningful; :func:`lle_core.enhance` refuses smaller images (a
+            :class:`~lle_core.errors.ShapeError` naming both sizes) instead of returning a
+            result that is mostly border effect. How the models' values were measured:
+            ``docs/reliability.md``.
         scale: Output size / input size of a model (NEID's field-to-command mode is 2).
         tiling: ``"tile"`` when overlapping tiles give the same result as the whole image:
             local models, and models whose global statistics are
@@ -93,6 +98,7 @@ class Capabilities(BaseModel):
 
     multiple_of: int = Field(1, ge=1)
     min_size: int = Field(1, ge=1)
+    min_input: int = Field(1, ge=1)
     scale: int = Field(1, ge=1)
     tiling: Literal["tile", "whole"] = "tile"
     receptive_field: int = Field(32, ge=0)
@@ -204,8 +210,9 @@ class Entry:
     Its description (parameters, summary, paper, capabilities) is read from the factory with
     :func:`describe`; explicit values given here override it (records such as weight sets that
     are not classes, and tests). A factory registered as a ``"module:Class"`` string is
-    described from the component manifest cache (:mod:`lle_core.manifest`) so that listing
-    components does not import torch; it is imported on first build.
+    imported on first build or first use of its description; :meth:`listing` reads the
+    component manifest cache (:mod:`lle_core.manifest`) instead, so that listing components
+    does not import torch.
 
     Attributes:
         kind: Registry kind (one of :data:`KINDS`).
@@ -251,23 +258,46 @@ class Entry:
             if v is not None
         }
         self._description: Description | None = None
+        self._hint: Description | None = None
 
     def __repr__(self) -> str:
         return f"Entry({self.kind!r}, {self.name!r})"
 
     def description(self) -> Description:
-        """The component's :class:`Description` (explicit overrides applied)."""
+        """The component's :class:`Description`, read from its class (explicit overrides applied).
+
+        A lazily registered ``"module:Class"`` is imported: what lle does with a component
+        (validate parameters, decide whether it needs weights, build it) never rests on the
+        manifest cache, and a cached description that disagrees is corrected
+        (:func:`lle_core.manifest.confirm`). Listing uses :meth:`listing` instead.
+        """
         if self._description is None:
-            if not isinstance(self.factory, str):
-                found = describe(self.factory)
-            else:
+            found = describe(self.resolve_factory())
+            if isinstance(self.factory, str):
                 from lle_core import manifest  # local: manifest imports this module
 
-                found = manifest.describe_path(self.factory)
-            fields = {f: getattr(found, f) for f in ("params_ref", "summary", "paper",
-                                                      "capabilities")}
-            self._description = Description(**{**fields, **self._overrides})
+                manifest.confirm(self.factory, found)
+            self._description = self._with_overrides(found)
         return self._description
+
+    def listing(self) -> Description:
+        """What ``lle list`` shows: for a lazy class not imported yet, its cached description.
+
+        A hint for display only (:mod:`lle_core.manifest`): it imports nothing when the
+        cache or the package's shipped ``components.json`` knows the class.
+        """
+        if self._description is not None or not isinstance(self.factory, str):
+            return self.description()
+        if self._hint is None:
+            from lle_core import manifest
+
+            self._hint = self._with_overrides(manifest.describe_path(self.factory))
+        return self._hint
+
+    def _with_overrides(self, found: Description) -> Description:
+        fields = {f: getattr(found, f) for f in ("params_ref", "summary", "paper",
+                                                  "capabilities")}
+        return Description(**{**fields, **self._overrides})
 
     @property
     def params(self) -> type[BaseModel]:

@@ -113,16 +113,17 @@ def run_list(args: argparse.Namespace) -> int:
             )
         kind, pattern = None, kind
     entries = list_components(kind, pattern)
+    shown = [(e, e.listing()) for e in entries]  # cached descriptions: no imports
     if args.json:
         print(json.dumps([
-            {"kind": e.kind, "name": e.name, "summary": e.summary, "paper": e.paper,
-             "capabilities": e.capabilities.model_dump(mode="json"),
+            {"kind": e.kind, "name": e.name, "summary": d.summary, "paper": d.paper,
+             "capabilities": d.capabilities.model_dump(mode="json"),
              "plugin": e.plugin, "distribution": e.distribution, "version": e.version}
-            for e in entries
+            for e, d in shown
         ], indent=2))
     else:
-        rows = [[e.kind, e.name, e.summary, _notes(e.capabilities, e.kind),
-                 f"{e.distribution} {e.version}"] for e in entries]
+        rows = [[e.kind, e.name, d.summary, _notes(d.capabilities, e.kind),
+                 f"{e.distribution} {e.version}"] for e, d in shown]
         _print_rows(f"lle components{f' ({kind})' if kind else ''}",
                     ["kind", "name", "summary", "capabilities", "from"], rows)
     if not entries:
