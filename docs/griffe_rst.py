@@ -11,6 +11,10 @@ extension rewrites them before mkdocstrings renders a docstring:
   ``~a.b.c`` shows ``c``, as in Sphinx.
 * A paragraph ending in ``::`` ends in ``:`` (the indented block after it is already a code
   block in Markdown).
+* An ``Example:`` section header becomes ``Examples:``: griffe reads only the plural as an
+  examples section (its ``>>>`` lines rendered as highlighted Python console code, doctest
+  flags such as ``# doctest: +SKIP`` trimmed); the singular is an admonition whose ``>>>``
+  lines Markdown turns into nested quotes.
 
 It changes only what the site shows; the source docstrings stay as they are.
 """
@@ -25,6 +29,7 @@ from griffe import Extension, Object
 
 _ROLE = re.compile(r":(?:py:)?(?:func|class|meth|mod|attr|data|exc|obj|const):`(~?)([^`]+)`")
 _LITERAL_MARKER = re.compile(r"(?<=\S)::$", re.MULTILINE)
+_EXAMPLE_HEADER = re.compile(r"^(\s*)Example:[ \t]*$", re.MULTILINE)
 
 
 def _identifier(obj: Object, name: str) -> str:
@@ -46,6 +51,7 @@ def rst_to_markdown(obj: Object, text: str) -> str:
         ident = html.escape(_identifier(obj, name), quote=True)
         return f'<autoref identifier="{ident}" optional><code>{title}</code></autoref>'
 
+    text = _EXAMPLE_HEADER.sub(r"\1Examples:", text)
     return _LITERAL_MARKER.sub(":", _ROLE.sub(role, text))
 
 
