@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 import lle_core.inference
+import lle_core.inference.loading
 import lle_core.io
 from lle_core.cli.main import main
 
@@ -30,7 +31,7 @@ def test_folder_reads_and_writes_run_beside_compute_and_end_with_a_summary(
         _image(tmp_path / "in" / f"{i}.png", seed=i)
     (tmp_path / "in" / "bad.png").write_bytes(b"not an image")
     threads: dict[str, set[str]] = {"read": set(), "write": set()}
-    read, write = lle_core.inference.as_batch, lle_core.io.write_image
+    read, write = lle_core.inference.loading.as_batch, lle_core.io.write_image
 
     def spy_read(*a, **k):
         threads["read"].add(threading.current_thread().name)
@@ -40,7 +41,7 @@ def test_folder_reads_and_writes_run_beside_compute_and_end_with_a_summary(
         threads["write"].add(threading.current_thread().name)
         return write(*a, **k)
 
-    monkeypatch.setattr(lle_core.inference, "as_batch", spy_read)
+    monkeypatch.setattr(lle_core.inference.loading, "as_batch", spy_read)
     monkeypatch.setattr(lle_core.io, "write_image", spy_write)
     code = main(["enhance", str(tmp_path / "in"), "-o", str(tmp_path / "out"), *GAMMA])
     err = capsys.readouterr().err

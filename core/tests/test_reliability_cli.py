@@ -202,12 +202,12 @@ def test_write_failures_stop_cleanly_without_partial_files(tmp_path, capsys, mon
 
 
 def test_unexpected_errors_are_one_line_and_traceback_shows_them(tmp_path, capsys, monkeypatch):
-    import lle_core.cli.enhance_cmd as enhance_cmd
+    import lle_core.inference.paths as paths
 
     def boom(args):
         raise TypeError("a bug")
 
-    monkeypatch.setattr(enhance_cmd, "expand_inputs", boom)
+    monkeypatch.setattr(paths, "expand_inputs", boom)
     code, text = _run(capsys, "enhance", "x.png", "-o", str(tmp_path / "o.png"), *GAMMA)
     assert code == 1 and "unexpected TypeError: a bug" in text and "--traceback" in text
     code = main(["enhance", "x.png", "-o", str(tmp_path / "o.png"), *GAMMA, "--traceback"])
@@ -215,12 +215,12 @@ def test_unexpected_errors_are_one_line_and_traceback_shows_them(tmp_path, capsy
 
 
 def test_ctrl_c_is_exit_130_without_traceback(tmp_path, capsys, monkeypatch):
-    import lle_core.cli.enhance_cmd as enhance_cmd
+    import lle_core.inference.paths as paths
 
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(enhance_cmd, "expand_inputs", interrupted)
+    monkeypatch.setattr(paths, "expand_inputs", interrupted)
     code, text = _run(capsys, "enhance", "x.png", "-o", str(tmp_path / "o.png"), *GAMMA)
     assert code == 130 and "interrupted" in text
 

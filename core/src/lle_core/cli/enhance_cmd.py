@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import glob
-import os
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from lle_core.errors import ConfigError, ImageReadError, LLEError, OutputError, WeightsError
+from lle_core.errors import ConfigError, LLEError
+from lle_core.options import check_environment, memory_mb_option, tile_option
+
+if TYPE_CHECKING:
+    from lle_core.inference import EnhanceReport, FileProgress
 
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
@@ -124,32 +128,10 @@ def check_runtime_arguments(model: Any, args: argparse.Namespace) -> None:
     Raises:
         ConfigError: The option is unusable (the message names it).
     """
-    from lle_core.inference.api import check_dtype, resolve_device
-    from lle_core.inference.padding import model_capabilities
+    from lle_core.inference import check_options
 
-    if args.overlap is not None and args.overlap < 0:
-        raise ConfigError([("--overlap", f"must be >= 0 pixels, got {args.overlap}")])
-    resolve_device(model, args.device)
-    name = getattr(getattr(model, "lle_spec", None), "name", type(model).__name__)
-    check_dtype(args.dtype, model_capabilities(model), name)
-
-
-def parse_tile(value: str | None) -> int | Literal["auto", "off"]:
-    """``auto`` / ``off`` / a positive integer."""
-    if value is None:
-        return "auto"
-    v = value.strip().lower()
-    if v == "auto":
-        return "auto"
-    if v == "off":
-        return "off"
-    try:
-        n = int(v)
-    except ValueError:
-        raise ConfigError([("--tile", f"expected auto, off or a number, got {value!r}")]) from None
-    if n <= 0:
-        return "off"
-    return n
+    with cli_option_names():
+        check_options(model, device=args.device, dtype=args.dtype, overlap=args.overlap)
 
 
 def model_from_args(args: argparse.Namespace) -> Any:
@@ -220,133 +202,6 @@ def _default_pretrained(sets: dict[str, Any]) -> Any:
     return ws.load(sets)
 
 
-def expand_inputs(inputs: list[str]) -> list[Path]:
-    """Image files named by files, folders (their images) and glob patterns, in order.
-
-    Raises:
-        ImageReadError: An input matches nothing.
-    """
-    from lle_core.io import is_image_file, list_images
-
-    found: list[Path] = []
-    for item in inputs:
-        p = Path(item)
-        if p.is_dir():
-            matches = list_images(p)
-        elif p.is_file():
-            matches = [p]
-        elif any(c in item for c in "*?["):
-            matches = [Path(m) for m in sorted(glob.glob(item, recursive=True))]
-            matches = [m for m in matches if m.is_file() and is_image_file(m)]
-        else:
-            raise ImageReadError(f"input not found: {item}")
-        if not matches:
-            raise ImageReadError(f"no images in {item}")
-        found.extend(m for m in matches if m not in found)
-    return found
-
-
-def _output_format(suffix: str, where: str) -> str:
-    """Lower-case suffix (with dot) of a format lle writes, else a ConfigError for ``where``."""
-    from lle_core.io import WRITE_EXTENSIONS
-
-    ext = "." + suffix.lower().lstrip(".")
-    if ext not in WRITE_EXTENSIONS:
-        raise ConfigError(
-            [(where, f"lle cannot write {ext} images; use one of "
-              + ", ".join(e.lstrip(".") for e in sorted(WRITE_EXTENSIONS)))]
-        )
-    return ext
-
-
-def _names_a_file(out: Path) -> bool:
-    """Whether ``-o`` names an image file (an image suffix, any format pillow knows)."""
-    from PIL import Image
-
-    from lle_core.io import WRITE_EXTENSIONS
-
-    if out.is_dir():
-        return False
-    suffix = out.suffix.lower()
-    return suffix in WRITE_EXTENSIONS or suffix in Image.registered_extensions()
-
-
-def output_paths(inputs: list[Path], out: Path, ext: str | None) -> list[Path]:
-    """Where each result goes, one distinct file per input.
-
-    ``out`` itself for one input and an ``out`` with an image suffix, else
-    ``out/<stem>.<ext>``; inputs sharing a stem get ``<parent>_<stem>``, and any name still
-    taken (case-insensitively) gets ``_2``, ``_3``...
-
-    Raises:
-        ConfigError: ``--out``/``--ext`` name a format lle cannot write (``x.gif``), or
-            several inputs go to one file.
-    """
-    if ext is not None:
-        ext = _output_format(ext, "--ext")
-    if _names_a_file(out):
-        _output_format(out.suffix, "--out")
-        if len(inputs) != 1:
-            raise ConfigError([("--out", f"{len(inputs)} inputs need an output folder, not {out}")])
-        return [out]
-    suffix = ext or ".png"
-    stems = [p.stem.lower() for p in inputs]
-    taken: set[str] = set()
-    paths = []
-    for p in inputs:
-        base = p.stem if stems.count(p.stem.lower()) == 1 else f"{p.parent.name}_{p.stem}"
-        name, n = base, 1
-        while f"{name}{suffix}".lower() in taken:
-            n += 1
-            name = f"{base}_{n}"
-        taken.add(f"{name}{suffix}".lower())
-        paths.append(out / f"{name}{suffix}")
-    return paths
-
-
-def _same_file_key(path: Path) -> str:
-    return os.path.normcase(os.path.realpath(path))
-
-
-def check_overwrites(inputs: list[Path], targets: list[Path], *, overwrite: bool) -> None:
-    """Refuse outputs that would replace an input.
-
-    An output may replace its *own* input only with ``overwrite`` (the input is read before
-    the output is written); it never replaces another input (that one would be read after
-    being overwritten).
-
-    Raises:
-        ConfigError: Names each output that is an input (the first ten).
-    """
-    owner = {_same_file_key(src): i for i, src in enumerate(inputs)}
-    problems = []
-    for i, dst in enumerate(targets):
-        j = owner.get(_same_file_key(dst))
-        if j is None or (j == i and overwrite):
-            continue
-        why = (
-            "is that input; pass --overwrite to enhance in place" if j == i
-            else f"is another input ({inputs[j]}), which would be read after being replaced"
-        )
-        problems.append(("--out", f"{dst} (the result of {inputs[i]}) {why}"))
-    if problems:
-        extra = len(problems) - 10
-        problems = problems[:10] + ([("--out", f"... and {extra} more")] if extra > 0 else [])
-        raise ConfigError(problems)
-
-
-def _prepare_folder(folder: Path) -> None:
-    """Create the output folder now, so that a bad ``-o`` fails before any work."""
-    blocker = next((a for a in (folder, *folder.parents) if a.exists() and not a.is_dir()), None)
-    if blocker is not None:
-        raise OutputError(f"cannot create the output folder {folder}: {blocker} is a file")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        reason = err.strerror or str(err)
-        raise OutputError(f"cannot create the output folder {folder}: {reason}") from None
-
-
 def backend_model(args: argparse.Namespace) -> Any:
     """The model for ``--backend``: the torch model, or an ONNX Runtime session (``--onnx``).
 
@@ -366,6 +221,62 @@ def backend_model(args: argparse.Namespace) -> Any:
     return OnnxEnhancer(args.onnx)
 
 
+#: ``lle enhance`` option of each library keyword named in a :class:`ConfigError`.
+CLI_OPTION_NAMES = {
+    "out": "--out", "outputs": "--out", "ext": "--ext", "overlap": "--overlap",
+    "device": "--device", "dtype": "--dtype", "tile": "--tile", "max_memory_mb": "--max-memory-mb",
+}
+
+
+@contextlib.contextmanager
+def cli_option_names() -> Iterator[None]:
+    """Re-raise a library :class:`ConfigError` with its keys renamed to ``lle`` options."""
+    try:
+        yield
+    except ConfigError as err:
+        problems = [(CLI_OPTION_NAMES.get(key, key), msg) for key, msg in err.problems]
+        raise ConfigError(problems, err.source) from None
+
+
+class _ProgressBar:
+    """The rich progress bar of ``lle enhance``: files, the rate, and a large image's tiles."""
+
+    def __init__(self, console: Any, name: str, total: int) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.name = name
+        self.bar = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            _rate_column(), TimeRemainingColumn(), console=console, transient=False,
+        )
+        self.files = self.bar.add_task(f"enhancing with {name}", total=total)
+        self.tiles = self.bar.add_task("tiles", total=1, visible=False)
+
+    def __enter__(self) -> _ProgressBar:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(None, None, None)
+
+    def update(self, p: FileProgress) -> None:
+        """Show one :class:`~lle_core.inference.FileProgress` report."""
+        if p.current is not None:
+            self.bar.update(self.files, description=f"{self.name}: {p.current.name}")
+        self.bar.update(self.files, completed=p.done)
+        if p.tiles_total > 1:  # only large images are tiled: show their tile progress
+            self.bar.update(
+                self.tiles, completed=p.tiles_done, total=p.tiles_total,
+                visible=p.tiles_done < p.tiles_total,
+            )
+
+
 def _rate_column() -> Any:
     """A rich progress column showing images per second."""
     from rich.progress import ProgressColumn
@@ -379,167 +290,64 @@ def _rate_column() -> Any:
     return RateColumn()
 
 
-#: Images decoded ahead of the one being enhanced (memory: one decoded image each).
-READ_AHEAD = 1
-#: Results being encoded and written in the background while the next image is enhanced.
-WRITE_BEHIND = 1
-
-
 def run_enhance(args: argparse.Namespace) -> int:
-    """Enhance every input with a progress bar; print where the results are and a summary.
+    """Enhance every input (:func:`lle_core.inference.enhance_files`) with a progress bar.
 
-    Decoding and encoding overlap with compute: a small thread pool reads the next
-    :data:`READ_AHEAD` images while one is enhanced, and a single writer thread encodes and
-    writes results atomically (:func:`lle_core.io.write_image`) in the background. Inputs that
-    cannot be read or enhanced are skipped and listed at the end (exit code 1); a write
-    failure (full disk, permissions) stops the run (no later result is written). Returns the
-    exit code.
+    Prints where the results are and a summary; inputs that could not be read or enhanced
+    are listed at the end (exit code 1). Returns the exit code.
     """
-    import threading
-    import time
-    from collections import deque
-    from concurrent.futures import Future, ThreadPoolExecutor
-
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
 
-    from lle_core.cli.main import error_message
-    from lle_core.inference import as_batch, enhance
+    from lle_core.inference import enhance_files, paths
     from lle_core.inference.memory import return_freed_memory
-    from lle_core.io import write_image
 
     return_freed_memory()  # lower peak RSS of tiled runs (see its docstring)
     console = Console(stderr=True)
-    inputs = expand_inputs(args.inputs)
-    out_arg = Path(args.out)
-    targets = output_paths(inputs, out_arg, args.ext)
-    check_overwrites(inputs, targets, overwrite=args.overwrite)
-    model = backend_model(args)
-    name = getattr(model, "name", None) or getattr(
-        getattr(model, "lle_spec", None), "name", type(model).__name__
+    with cli_option_names():
+        tile = tile_option(args.tile)
+        memory_mb_option(args.max_memory_mb)  # NaN, 0, negative or a bad LLE_MAX_MEMORY_MB
+        check_environment()
+        inputs = paths.expand_inputs(args.inputs)
+        targets = paths.output_paths(inputs, Path(args.out), args.ext)
+        paths.check_overwrites(inputs, targets, overwrite=args.overwrite)
+        paths.check_output_folder(inputs, targets, Path(args.out), overwrite=args.overwrite)
+        model = backend_model(args)
+        name = str(getattr(model, "name", None) or getattr(
+            getattr(model, "lle_spec", None), "name", type(model).__name__
+        ))
+        with _ProgressBar(console, name, len(inputs)) as bar:
+            report = enhance_files(
+                inputs, targets, model=model, overwrite=args.overwrite, device=args.device,
+                tile=tile, overlap=args.overlap, max_memory_mb=args.max_memory_mb,
+                dtype=args.dtype, plain=True if getattr(args, "plain", False) else None,
+                on_progress=bar.update,
+            )
+    return _print_summary(console, report, targets[0] if len(targets) == 1 else Path(args.out),
+                          traceback=getattr(args, "traceback", False))
+
+
+def _print_summary(console: Any, report: EnhanceReport, where: Path, *, traceback: bool) -> int:
+    """Print what was written and each failed input (one line each); return the exit code."""
+    from lle_core.cli.main import error_message
+
+    n, failed = len(report.inputs), report.failed
+    console.print(f"wrote {len(report.written)} image(s) to {where}", soft_wrap=True)
+    console.print(
+        f"{n} image(s), {len(failed)} failed, {report.seconds:.1f} s, "
+        f"{report.images_per_second:.3g} images/s",
+        soft_wrap=True,
     )
-    tile = parse_tile(args.tile)
-    check_runtime_arguments(model, args)
-    for folder in dict.fromkeys(t.parent for t in targets):
-        _prepare_folder(folder)
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        _rate_column(),
-        TimeRemainingColumn(),
-    )
-    failed: list[tuple[Path, str]] = []
-    written = 0
-    stop = threading.Event()  # set by the first failed write: later writes do nothing
+    if not failed:
+        return 0
+    console.print(f"[red]{len(failed)} of {n} input(s) failed:[/]")
+    for src, err in failed:  # one line per file (soft_wrap: never broken inside a path)
+        if traceback:
+            from rich.traceback import Traceback
 
-    def write(dst: Path, image: Any) -> bool:
-        if stop.is_set():
-            return False
-        try:
-            write_image(dst, image)
-        except OSError:
-            stop.set()
-            raise
-        return True
-
-    def collect(pending: deque[tuple[Path, Future[bool]]], keep: int) -> None:
-        """Wait until at most ``keep`` writes are pending; a failed write stops the run."""
-        nonlocal written
-        while len(pending) > keep:
-            dst, fut = pending.popleft()
-            try:
-                ok = fut.result()
-            except OSError as err:
-                raise OutputError(
-                    f"cannot write {dst}: {err.strerror or err} ({written} image(s) written "
-                    "before; no partial file is left)"
-                ) from None
-            written += int(ok)
-
-    def skip(src: Path, err: BaseException) -> None:
-        if getattr(args, "traceback", False):
-            console.print_exception()
+            console.print(Traceback.from_exception(type(err), err, err.__traceback__))
         detail = error_message(err)
         if not isinstance(err, LLEError | OSError | MemoryError):
             detail = f"{type(err).__name__}: {detail}"
-        failed.append((src, detail))
-
-    plain = True if getattr(args, "plain", False) else None
-    start = time.perf_counter()
-    readers = ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="lle-read")
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lle-write")
-    reads: deque[Future[Any]] = deque()
-    writes: deque[tuple[Path, Future[bool]]] = deque()
-    try:
-        with Progress(*columns, console=console, transient=False) as bar:
-            task = bar.add_task(f"enhancing with {name}", total=len(inputs))
-            tiles = bar.add_task("tiles", total=1, visible=False)
-
-            def on_tile(done: int, total: int) -> None:
-                if total > 1:  # only large images are tiled: show their tile progress
-                    bar.update(tiles, completed=done, total=total, visible=done < total)
-
-            queue = iter(inputs)
-            for first in inputs[:READ_AHEAD]:
-                reads.append(readers.submit(as_batch, first))
-                next(queue)
-            for src, dst in zip(inputs, targets, strict=True):
-                bar.update(task, description=f"{name}: {src.name}")
-                future = reads.popleft()
-                nxt = next(queue, None)
-                if nxt is not None:
-                    reads.append(readers.submit(as_batch, nxt))
-                try:
-                    batch, _ = future.result()
-                    out = enhance(
-                        model,
-                        batch,
-                        device=args.device,
-                        tile=tile,
-                        overlap=args.overlap,
-                        max_memory_mb=args.max_memory_mb,
-                        dtype=args.dtype,
-                        progress=on_tile,
-                        plain=plain,
-                    )
-                    del batch
-                except (ConfigError, WeightsError):
-                    raise  # the same for every file: stop at once
-                except Exception as err:  # this file only: skip it, report it at the end
-                    skip(src, err)
-                    bar.advance(task)
-                    continue
-                writes.append((dst, writer.submit(write, dst, out[0])))
-                del out
-                collect(writes, WRITE_BEHIND)
-                bar.advance(task)
-            collect(writes, 0)
-    finally:
-        for f in [*reads, *(f for _, f in writes)]:
-            f.cancel()
-        if writes:  # stopped early (write failure, Ctrl-C): later results are not written
-            stop.set()
-        readers.shutdown(wait=True, cancel_futures=True)
-        writer.shutdown(wait=True, cancel_futures=True)
-    seconds = time.perf_counter() - start
-    where = targets[0] if len(targets) == 1 else out_arg
-    console.print(f"wrote {written} image(s) to {where}", soft_wrap=True)
-    rate = len(inputs) / seconds if seconds > 0 else 0.0
-    console.print(
-        f"{len(inputs)} image(s), {len(failed)} failed, {seconds:.1f} s, {rate:.3g} images/s",
-        soft_wrap=True,
-    )
-    if failed:  # one line per file (soft_wrap: never broken inside a path)
-        console.print(f"[red]{len(failed)} of {len(inputs)} input(s) failed:[/]")
-        for src, detail in failed:
-            line = detail if str(src) in detail else f"{src}: {detail}"  # name it once
-            console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
-        return 1
-    return 0
+        line = detail if str(src) in detail else f"{src}: {detail}"  # name it once
+        console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+    return 1

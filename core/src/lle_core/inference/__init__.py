@@ -1,6 +1,9 @@
 """Inference: :func:`enhance` with automatic padding and memory-bounded tiled inference.
 
 * :func:`enhance` — path / PIL / tensor in, enhanced ``[0, 1]`` tensor out.
+* :func:`enhance_files` — image files, folders and globs in, result files out (read-ahead /
+  write-behind, ``on_progress`` callbacks, an :class:`EnhanceReport` back); ``lle enhance``
+  is this plus a progress bar.
 * :func:`model_for_inference` — a name, spec or module (plus optional weights) to a model;
   refuses architectures that need weights when none are given.
 * :func:`forward_padded` — reflect-pad to ``multiple_of``, run, crop back (scale-aware).
@@ -10,7 +13,7 @@
 
 from __future__ import annotations
 
-from lle_core.inference.api import enhance, plan_tiling
+from lle_core.inference.api import check_options, enhance, plan_tiling
 from lle_core.inference.loading import (
     HOW_TO_GET_WEIGHTS,
     as_batch,
@@ -22,6 +25,7 @@ from lle_core.inference.memory import (
     measure_bytes_per_pixel,
 )
 from lle_core.inference.padding import crop_output, forward_padded, model_capabilities
+from lle_core.inference.pipeline import EnhanceReport, FileProgress, enhance_files
 from lle_core.inference.tiling import (
     TilePlan,
     axis_spans,
@@ -34,14 +38,18 @@ from lle_core.inference.tiling import (
 __all__ = [
     "DEFAULT_MAX_MEMORY_MB",
     "HOW_TO_GET_WEIGHTS",
+    "EnhanceReport",
+    "FileProgress",
     "PeakMemoryTracker",
     "TilePlan",
     "as_batch",
     "axis_spans",
     "axis_weights",
+    "check_options",
     "crop_output",
     "default_overlap",
     "enhance",
+    "enhance_files",
     "forward_padded",
     "make_plan",
     "measure_bytes_per_pixel",

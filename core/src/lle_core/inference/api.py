@@ -14,8 +14,8 @@ from torch import Tensor, nn
 from lle_core.errors import ConfigError, TensorError
 from lle_core.inference.fast import fast_model
 from lle_core.inference.loading import ModelLike, as_batch, model_for_inference
-from lle_core.inference.memory import autocast_context, default_budget_mb, measure_bytes_per_pixel
-from lle_core.inference.padding import forward_padded, model_capabilities
+from lle_core.inference.memory import autocast_context, measure_bytes_per_pixel
+from lle_core.inference.padding import check_input_size, forward_padded, model_capabilities
 from lle_core.inference.tiling import (
     TilePlan,
     auto_tile_side,
@@ -23,6 +23,7 @@ from lle_core.inference.tiling import (
     make_plan,
     tiled_forward,
 )
+from lle_core.options import memory_mb_option, overlap_option, tile_option
 from lle_core.registry import Capabilities
 
 TileArg = int | Literal["auto", "off"] | None
@@ -85,6 +86,27 @@ def check_dtype(dtype: torch.dtype | str | None, caps: Capabilities, name: str) 
     return dtype
 
 
+def check_options(
+    model: nn.Module,
+    *,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | str | None = None,
+    overlap: int | None = None,
+) -> tuple[torch.device, torch.dtype | None]:
+    """Check the run options of :func:`enhance` for ``model`` before any image is read.
+
+    Returns:
+        The device to run on and the autocast dtype (``None`` for float32).
+
+    Raises:
+        ConfigError: An unusable ``device``, ``dtype`` or ``overlap`` (keyed by its name).
+    """
+    overlap_option(overlap)
+    dev = resolve_device(model, device)
+    name = getattr(getattr(model, "lle_spec", None), "name", type(model).__name__)
+    return dev, check_dtype(dtype, model_capabilities(model), name)
+
+
 def plan_tiling(
     model: nn.Module,
     x: Tensor,
@@ -105,10 +127,11 @@ def plan_tiling(
     """
     b, _, h, w = x.shape
     name = getattr(getattr(model, "lle_spec", None), "name", type(model).__name__)
-    if tile == "off" or tile == 0:
+    tile = tile_option(tile)
+    if tile == "off":
         return None
-    budget = float(max_memory_mb if max_memory_mb is not None else default_budget_mb()) * 2**20
-    if tile is None or tile == "auto":
+    budget = memory_mb_option(max_memory_mb) * 2**20
+    if tile == "auto":
         bpp = measure_bytes_per_pixel(model, caps, device=x.device, dtype=dtype)
         need = bpp * b * h * w
         if need <= budget:
@@ -139,8 +162,6 @@ def plan_tiling(
         if plan.tile < 2 * plan.overlap:  # below this most pixels are computed 3+ times
             plan = make_plan(2 * plan.overlap, plan.overlap, caps)
         return plan if plan.tile < max(h, w) else None
-    if not isinstance(tile, int) or tile < 0:
-        raise ValueError(f"tile must be 'auto', 'off' or a positive int, got {tile!r}")
     if caps.tiling == "whole":
         warnings.warn(
             f"model {name} needs the whole image (tiling: whole); ignoring tile={tile}",
@@ -180,8 +201,8 @@ def enhance(
         weights: Checkpoint weights file (``run/best.safetensors``); it records its model, so
             ``model`` may then be ``None``. A model given as well must match it.
         device: Where to run (default: the model's device, else CPU). The model is moved.
-        tile: ``"auto"`` (default; tile when over the budget), ``"off"``, or a tile side in
-            input pixels.
+        tile: ``"auto"`` (default; tile when over the budget), ``"off"`` or ``0``, or a
+            positive tile side in input pixels (:func:`lle_core.options.tile_option`).
         overlap: Pixels shared by neighbouring tiles (default ``2·receptive_field + ramp``).
         max_memory_mb: Budget for one forward pass (default 1024 MiB or
             ``LLE_MAX_MEMORY_MB``).
@@ -197,9 +218,11 @@ def enhance(
         TensorError: The input is empty, holds NaN/Inf or values outside ``[0, 1]`` (see
             :func:`~lle_core.inference.loading.check_image_tensor`), or the model produced
             NaN/Inf (never saved silently as black pixels).
-        ShapeError: Wrong rank or channel count.
+        ShapeError: Wrong rank or channel count, or an image smaller than the model's
+            ``capabilities.min_input`` on either side.
         ImageReadError: A path that cannot be read (the message names it).
-        ConfigError: Unusable ``device``, ``dtype`` or ``overlap``.
+        ConfigError: Unusable ``device``, ``dtype``, ``overlap``, ``tile`` or
+            ``max_memory_mb`` (NaN, infinite, zero or negative; :mod:`lle_core.options`).
 
     Returns:
         float32 in ``[0, 1]``: ``(B, 3, sH, sW)`` for batches, paths and PIL images (``B = 1``
@@ -211,16 +234,15 @@ def enhance(
         >>> out.shape  # doctest: +SKIP
         torch.Size([3, 30, 41])
     """
+    tile, max_memory_mb = tile_option(tile), memory_mb_option(max_memory_mb)  # before any work
     net = model_for_inference(model, weights)
     caps = model_capabilities(net)
     name = getattr(getattr(net, "lle_spec", None), "name", type(net).__name__)
-    run_dtype = check_dtype(dtype, caps, name)
-    if overlap is not None and overlap < 0:
-        raise ConfigError([("overlap", f"must be >= 0 pixels, got {overlap}")])
-    dev = resolve_device(net, device)
+    dev, run_dtype = check_options(net, device=device, dtype=dtype, overlap=overlap)
     net = net.to(dev).eval()
     run = fast_model(net, caps, dev, plain=plain)
     x, squeeze = as_batch(image_or_batch)
+    check_input_size(x, caps, name)
     x = x.to(dev)
     with torch.no_grad(), autocast_context(dev, run_dtype):
         plan = plan_tiling(
