@@ -31,7 +31,12 @@ def _listing(names: list[str]) -> str:
     return shown + (f" (and {len(names) - _MAX_LISTED} more)" if len(names) > _MAX_LISTED else "")
 
 
-def _images_in(folder: Path, role: str) -> list[Path]:
+def images_in(folder: Path, role: str) -> list[Path]:
+    """The image files of ``folder`` (sorted); ``role`` names the folder in errors.
+
+    Raises:
+        DatasetError: The folder is missing or holds no images.
+    """
     try:
         files = list_images(folder)
     except ImageReadError:
@@ -66,8 +71,8 @@ def _pairs_in(root: Path, low_dir: str, high_dir: str) -> list[tuple[str, Path, 
             f"{high_dir}/ subfolders)"
         )
     low_folder, high_folder = root / low_dir, root / high_dir
-    low = _by_stem(_images_in(low_folder, "low-light"), low_folder)
-    high = _by_stem(_images_in(high_folder, "ground-truth"), high_folder)
+    low = _by_stem(images_in(low_folder, "low-light"), low_folder)
+    high = _by_stem(images_in(high_folder, "ground-truth"), high_folder)
     no_high = sorted(low[s].name for s in low.keys() - high.keys())
     no_low = sorted(high[s].name for s in high.keys() - low.keys())
     if no_high or no_low:
@@ -82,7 +87,7 @@ def _pairs_in(root: Path, low_dir: str, high_dir: str) -> list[tuple[str, Path, 
     return [(s, low[s], high[s]) for s in sorted(low)]
 
 
-def _split(items: list[Any], holdout_every: int | None, part: str, where: object) -> list[Any]:
+def split_items(items: list[Any], holdout_every: int | None, part: str, where: object) -> list[Any]:
     """Split ``items`` for a held-out set.
 
     Every ``holdout_every``-th item (from the first) goes to ``part="holdout"``, the rest to
@@ -100,11 +105,14 @@ def _split(items: list[Any], holdout_every: int | None, part: str, where: object
     return picked
 
 
-def _mix_seed(seed: int, epoch: int, index: int) -> int:
+def mix_seed(seed: int, epoch: int, index: int) -> int:
+    """One 63-bit seed per ``(seed, epoch, index)``: an item's draws in an epoch."""
     return (seed * 1_000_003 + epoch * 7_919_957 + index * 104_729) % (2**63 - 1)
 
 
-class _FolderBase(LLEDataset):
+class FolderBase(LLEDataset):
+    """Base of the folder datasets: augmentation, ``repeat``, per-item seeds, 8-bit cache."""
+
     def __init__(
         self,
         *,
@@ -146,7 +154,7 @@ class _FolderBase(LLEDataset):
     def _generator(self, index: int) -> torch.Generator | None:
         if self.seed is None:
             return None
-        return torch.Generator().manual_seed(_mix_seed(self.seed, self.epoch, index))
+        return torch.Generator().manual_seed(mix_seed(self.seed, self.epoch, index))
 
     def _source_count(self) -> int:
         """Number of distinct items (pairs or files) before ``repeat``."""
@@ -162,7 +170,7 @@ class _FolderBase(LLEDataset):
         return index % len(self)
 
 
-class _FolderParams(Params):
+class FolderParams(Params):
     """Root, augmentation and epoch options shared by the folder datasets (see subclasses)."""
 
     root: str
@@ -177,7 +185,7 @@ class _FolderParams(Params):
     part: Literal["train", "holdout"] = "train"
 
 
-class PairedFolderParams(_FolderParams):
+class PairedFolderParams(FolderParams):
     """Parameters of ``core.paired_folder``.
 
     Attributes:
@@ -206,7 +214,7 @@ class PairedFolderParams(_FolderParams):
     high_dir: str = "high"
 
 
-class PairedFolderDataset(_FolderBase):
+class PairedFolderDataset(FolderBase):
     """Paired low/normal-light images in the LOL layout (``core.paired_folder``).
 
     Items: ``{"low": (3, h, w), "high": (3, h, w), "name": stem}``, float32 in ``[0, 1]``.
@@ -254,7 +262,7 @@ class PairedFolderDataset(_FolderBase):
                         f"{low_path}"
                     )
                 pairs[stem] = (stem, low_path, high_path)
-        self.pairs: list[tuple[str, Path, Path]] = _split(
+        self.pairs: list[tuple[str, Path, Path]] = split_items(
             [pairs[s] for s in sorted(pairs)], holdout_every, part, roots)
 
     def _source_count(self) -> int:
@@ -275,7 +283,7 @@ class PairedFolderDataset(_FolderBase):
         return {"low": low, "high": high, "name": stem}
 
 
-class UnpairedFolderParams(_FolderParams):
+class UnpairedFolderParams(FolderParams):
     """Parameters of ``core.unpaired_folder``.
 
     Attributes:
@@ -295,7 +303,7 @@ class UnpairedFolderParams(_FolderParams):
     root: str | list[str]  # type: ignore[assignment]
 
 
-class UnpairedFolderDataset(_FolderBase):
+class UnpairedFolderDataset(FolderBase):
     """Low-light images without ground truth (``core.unpaired_folder``).
 
     Items: ``{"low": (3, h, w), "name": stem}``, float32 in ``[0, 1]``.
@@ -336,8 +344,8 @@ class UnpairedFolderDataset(_FolderBase):
                     raise DatasetError(f"no images match the pattern {pattern}")
                 files += matched
             else:
-                files += _images_in(Path(pattern), "low-light")
-        self.files = _split(sorted(files, key=lambda f: (f.stem, str(f))), holdout_every, part,
+                files += images_in(Path(pattern), "low-light")
+        self.files = split_items(sorted(files, key=lambda f: (f.stem, str(f))), holdout_every, part,
                             sources)
 
     def _source_count(self) -> int:

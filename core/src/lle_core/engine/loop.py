@@ -350,7 +350,8 @@ class _TrainingLoop:
             consumed = 0
             for batch in self._loader():
                 consumed += 1
-                logs, result = self._train_step(to_device(batch, ctx.device))
+                logs, result = self._train_step(
+                    to_device(batch, ctx.device, channels_last=self.cfg.train.channels_last))
                 self.step += 1
                 self.batch_in_epoch += 1
                 self.trainer.on_step_end(self.step, result)

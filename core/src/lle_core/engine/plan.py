@@ -57,11 +57,22 @@ class PlanData(_Strict):
         holdout_every: Every k-th pair (sorted by name) is held out for validation and
             checkpoint selection instead of being trained on (``None``: no validation set).
         val_max_images: Validate on at most this many held-out pairs.
+        repeat: Passes over the training pairs per epoch (weights them against
+            ``extra_train``).
+        extra_train: More dataset specs trained on beside the pairs (e.g. ``core.dark_photos``
+            of clean photos); with them a stage trains on ``core.mixed`` of the recipe's own
+            training set and these parts, which inherit the recipe's ``crop`` (one batch,
+            one size) unless they set their own.
+        extra_val: More dataset specs validated on beside the held-out pairs: checkpoints are
+            selected on the mean over all of them.
     """
 
     train: list[str] = Field(min_length=1)
     holdout_every: int | None = Field(10, ge=2)
     val_max_images: int | None = Field(None, ge=1)
+    repeat: int = Field(1, ge=1)
+    extra_train: list[dict[str, Any]] = Field(default_factory=list)
+    extra_val: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class PlanStage(_Strict):
@@ -134,18 +145,33 @@ def stage_overrides(
     minutes: float,
     previous: str | None,
     device: str | None,
+    recipe_train: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The dotted-key overrides that turn a stage's recipe into the plan's run."""
-    roots = list(plan.data.train)
-    paired = {"root": roots, "holdout_every": plan.data.holdout_every}
-    out: dict[str, Any] = {}
-    out.update({f"data.train.{k}": v for k, v in paired.items()})
-    if plan.data.holdout_every is not None:
-        out["data.train.part"] = "train"
-        out["data.val"] = {"type": "core.paired_folder", **paired, "part": "holdout",
-                           "cache": True}
-        if plan.data.val_max_images is not None:
-            out["data.val_max_images"] = plan.data.val_max_images
+    """The dotted-key overrides that turn a stage's recipe into the plan's run.
+
+    ``recipe_train`` is the recipe's own ``data.train`` spec; it is needed (and read) only
+    when the plan has ``extra_train`` parts.
+    """
+    data = plan.data
+    paired: dict[str, Any] = {"root": list(data.train), "holdout_every": data.holdout_every}
+    if data.holdout_every is not None:
+        paired["part"] = "train"
+    out: dict[str, Any] = {} if data.repeat == 1 else {"data.train.repeat": data.repeat}
+    if data.extra_train:
+        own = {**(recipe_train or {}), **paired, "repeat": data.repeat}
+        crop = {"crop": own["crop"]} if own.get("crop") is not None else {}
+        out["data.train"] = {"type": "core.mixed",
+                             "parts": [own, *({**crop, **x} for x in data.extra_train)]}
+    else:
+        out.update({f"data.train.{k}": v for k, v in paired.items()})
+    held_out = [] if data.holdout_every is None else [
+        {"type": "core.paired_folder", **paired, "part": "holdout", "cache": True}]
+    val_parts = held_out + list(data.extra_val)
+    if val_parts:
+        out["data.val"] = val_parts[0] if len(val_parts) == 1 else {
+            "type": "core.mixed", "parts": val_parts}
+        if data.val_max_images is not None:
+            out["data.val_max_images"] = data.val_max_images
     out["budget.minutes"] = round(minutes, 3)
     if device is not None:
         out["train.device"] = device
@@ -157,6 +183,20 @@ def stage_overrides(
                 value = value.replace("{previous}", previous)
             out[key] = value
     return out
+
+
+def _recipe_train(plan: Plan, stage: PlanStage) -> dict[str, Any] | None:
+    """The ``data.train`` spec of a stage's recipe (only read when the plan mixes data)."""
+    if not plan.data.extra_train:
+        return None
+    from lle_core.engine.config import read_config_source
+
+    data, _ = read_config_source(stage.config)
+    section = data.get("data")
+    train = section.get("train") if isinstance(section, dict) else None
+    if isinstance(train, str):
+        return {"type": train}
+    return dict(train) if isinstance(train, dict) else {"type": "core.paired_folder"}
 
 
 def _slug(config: str) -> str:
@@ -218,7 +258,8 @@ def run_plan(
             stages.append((stage, run_dir, entry_minutes * stage.share / stage_sum))
             # Validate before anything trains: a typo in the last entry fails at once.
             load_run_config(stage.config, overrides=stage_overrides(
-                plan, entry, stage, minutes=1.0, previous="<previous>", device=device))
+                plan, entry, stage, minutes=1.0, previous="<previous>", device=device,
+                recipe_train=_recipe_train(plan, stage)))
         jobs.append((entry, stages))
 
     summary: dict[str, Any] = {}
@@ -231,7 +272,8 @@ def run_plan(
                 record = json.loads(done.read_text(encoding="utf-8"))
             else:
                 cfg = load_run_config(stage.config, overrides=stage_overrides(
-                    plan, entry, stage, minutes=minutes, previous=previous, device=device))
+                    plan, entry, stage, minutes=minutes, previous=previous, device=device,
+                    recipe_train=_recipe_train(plan, stage)))
                 result = train(cfg, out_dir=run_dir, resume="auto", progress=progress)
                 record = {
                     "config": stage.config, "steps": result.steps, "epochs": result.epochs,

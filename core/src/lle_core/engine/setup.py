@@ -81,8 +81,9 @@ def build_parts(cfg: RunConfig, ctx: DistContext) -> TrainingParts:
         raise ConfigError([("data.train", "the training set is empty")])
     trainer = cfg.trainer.build(model=model, loss=loss)
     check_ground_truth(cfg, trainer, loss, train_set, val_set)
+    memory_format = torch.channels_last if cfg.train.channels_last else torch.preserve_format
     for module in trainer.modules().values():
-        module.to(device)
+        module.to(device, memory_format=memory_format)
     optimizer = build_optimizer(trainer.parameters(), cfg.optim)
     scheduler = build_scheduler(optimizer, cfg.schedule, cfg.budget)
     scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
@@ -127,12 +128,17 @@ def epoch_loader(
     )
 
 
-def to_device(batch: Any, device: torch.device) -> Any:
-    """Move the tensors of a (nested) batch to ``device``; other values stay as they are."""
+def to_device(batch: Any, device: torch.device, *, channels_last: bool = False) -> Any:
+    """Move the tensors of a (nested) batch to ``device``; other values stay as they are.
+
+    With ``channels_last`` the 4-D tensors are stored channels-last (values unchanged).
+    """
     if isinstance(batch, Tensor):
+        if channels_last and batch.dim() == 4:
+            return batch.to(device, non_blocking=True, memory_format=torch.channels_last)
         return batch.to(device, non_blocking=True)
     if isinstance(batch, Mapping):
-        return {k: to_device(v, device) for k, v in batch.items()}
+        return {k: to_device(v, device, channels_last=channels_last) for k, v in batch.items()}
     if isinstance(batch, list | tuple):
-        return type(batch)(to_device(v, device) for v in batch)
+        return type(batch)(to_device(v, device, channels_last=channels_last) for v in batch)
     return batch
