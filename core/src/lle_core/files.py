@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import secrets
 from collections.abc import Callable
@@ -38,9 +39,41 @@ def _write_payload(handle: IO[bytes], payload: bytes) -> None:
     handle.write(payload)
 
 
+#: Longest file name, in bytes of its UTF-8 encoding, that lle creates (ext4, XFS, btrfs, APFS:
+#: 255; NTFS counts 255 UTF-16 units, never fewer characters than this).
+NAME_MAX = 255
+
+
+def fit_name(name: str, limit: int = NAME_MAX, *, keep: str = "") -> str:
+    """``name`` itself if it fits ``limit`` bytes, else a shortened, still distinct form.
+
+    The shortened form is the longest prefix of ``name`` (whole characters) that fits, then
+    ``~`` and the first 10 hex digits of the SHA-256 of the whole name, then ``keep`` (kept
+    intact, e.g. a suffix ``.png``): two long names differing anywhere stay different.
+
+    Args:
+        name: The wanted name, without ``keep``.
+        limit: Largest length in bytes (UTF-8) of the result, ``keep`` included.
+        keep: Text appended unshortened.
+    """
+    if len(os.fsencode(name + keep)) <= limit:
+        return name + keep
+    tag = "~" + hashlib.sha256(os.fsencode(name)).hexdigest()[:10]
+    room = limit - len(os.fsencode(tag + keep))
+    head = os.fsencode(name)[: max(room, 0)].decode("utf-8", errors="ignore")
+    while len(os.fsencode(head)) > room:  # surrogate-escaped bytes re-encode longer
+        head = head[:-1]
+    return head + tag + keep
+
+
 def temporary_name(final: Path) -> Path:
-    """A fresh hidden name next to ``final`` for its temporary file (unique per call)."""
-    return final.with_name(f".{final.name}{TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
+    """A fresh hidden name next to ``final`` for its temporary file (unique per call).
+
+    ``.<name>.tmp-<pid>-<token>``, with ``<name>`` shortened (:func:`fit_name`) when the whole
+    would exceed :data:`NAME_MAX` bytes, so that any valid ``final`` can be written.
+    """
+    tail = f"{TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
+    return final.with_name(fit_name(f".{final.name}", keep=tail))
 
 
 def atomic_write(
@@ -101,6 +134,42 @@ def remove_stale_temporaries(folder: str | Path) -> None:
     for p in Path(folder).glob(f".*{TMP_MARK}*"):
         with contextlib.suppress(OSError):
             p.unlink()
+
+
+def remove_orphaned_temporaries(folder: str | Path, *, min_age_s: float = 60.0) -> list[Path]:
+    """Delete temporary files of *dead* writers in ``folder``; safe beside live writers.
+
+    A file is removed only when its name is an lle temporary name
+    (``.<name>.tmp-<pid>-<token>``), the process ``<pid>`` does not exist on this machine, and
+    it was last modified more than ``min_age_s`` seconds ago (a writer on another machine
+    sharing the folder keeps its file fresh). On systems without POSIX process checks
+    nothing is removed; such files are hidden and never read as inputs.
+
+    Returns:
+        The files removed.
+    """
+    import time
+
+    removed: list[Path] = []
+    if os.name != "posix":  # pragma: no cover - os.kill(pid, 0) is not a probe on Windows
+        return removed
+    now = time.time()
+    for p in Path(folder).glob(f".*{TMP_MARK}*"):
+        pid_text = p.name.rpartition(TMP_MARK)[2].partition("-")[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+            continue  # alive (or another user's live process)
+        except ProcessLookupError:
+            pass
+        except (PermissionError, OverflowError, ValueError):
+            continue
+        with contextlib.suppress(OSError):
+            if now - p.lstat().st_mtime >= min_age_s:
+                p.unlink()
+                removed.append(p)
+    return removed
 
 
 class FolderLock:

@@ -24,11 +24,8 @@ from torch import Tensor, nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
+from lle_core.options import DEFAULT_MAX_MEMORY_MB as DEFAULT_MAX_MEMORY_MB  # re-exported
 from lle_core.registry import Capabilities
-
-#: Default budget for one forward pass (activations of a whole image or of one tile), in MiB.
-#: Override per call (``max_memory_mb=``) or with the environment variable ``LLE_MAX_MEMORY_MB``.
-DEFAULT_MAX_MEMORY_MB = 1024
 
 #: Used when the probe cannot run: 64 float32 channels alive per pixel.
 FALLBACK_BYTES_PER_PIXEL = 64 * 4
@@ -39,17 +36,6 @@ PROBE_SIDE = 64
 _CACHE: weakref.WeakKeyDictionary[nn.Module, dict[tuple[str, str], float]] = (
     weakref.WeakKeyDictionary()
 )
-
-
-def default_budget_mb() -> float:
-    """The memory budget in MiB: ``LLE_MAX_MEMORY_MB`` if set, else the default."""
-    raw = os.environ.get("LLE_MAX_MEMORY_MB", "").strip()
-    if raw:
-        try:
-            return float(raw)
-        except ValueError:
-            raise ValueError(f"LLE_MAX_MEMORY_MB must be a number of MiB, got {raw!r}") from None
-    return float(DEFAULT_MAX_MEMORY_MB)
 
 
 class PeakMemoryTracker(TorchDispatchMode):

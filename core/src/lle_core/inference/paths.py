@@ -16,6 +16,7 @@ from pathlib import Path
 from PIL import Image
 
 from lle_core.errors import ConfigError, ImageReadError, OutputError
+from lle_core.files import fit_name, remove_orphaned_temporaries
 from lle_core.io import WRITE_EXTENSIONS, is_image_file, list_images
 
 
@@ -75,6 +76,8 @@ def output_paths(inputs: Sequence[Path], out: Path, ext: str | None = None) -> l
     ``out`` itself for one input and an ``out`` with an image suffix, else
     ``out/<stem>.<ext>`` (``ext`` default ``png``); inputs sharing a stem get
     ``<parent>_<stem>``, and any name still taken (case-insensitively) gets ``_2``, ``_3``...
+    A name longer than the file system allows is shortened with a hash of the whole
+    (:func:`lle_core.files.fit_name`), so distinct inputs keep distinct outputs.
 
     Raises:
         ConfigError: ``out``/``ext`` name a format lle cannot write (``x.gif``), or several
@@ -93,12 +96,12 @@ def output_paths(inputs: Sequence[Path], out: Path, ext: str | None = None) -> l
     paths = []
     for p in inputs:
         base = p.stem if stems.count(p.stem.lower()) == 1 else f"{p.parent.name}_{p.stem}"
-        name, n = base, 1
-        while f"{name}{suffix}".lower() in taken:
+        name, n = fit_name(base, keep=suffix), 1
+        while name.lower() in taken:
             n += 1
-            name = f"{base}_{n}"
-        taken.add(f"{name}{suffix}".lower())
-        paths.append(out / f"{name}{suffix}")
+            name = fit_name(f"{base}_{n}", keep=suffix)
+        taken.add(name.lower())
+        paths.append(out / name)
     return paths
 
 
@@ -167,6 +170,9 @@ def check_output_folder(
 def prepare_output_folders(targets: Iterable[Path]) -> None:
     """Create the folders of ``targets`` now, so that a bad output fails before any work.
 
+    Temporary files that a killed earlier run left there are removed
+    (:func:`lle_core.files.remove_orphaned_temporaries`: only those of dead processes).
+
     Raises:
         OutputError: A folder cannot be created (a file is in the way, no permission).
     """
@@ -181,6 +187,7 @@ def prepare_output_folders(targets: Iterable[Path]) -> None:
         except OSError as err:
             reason = err.strerror or str(err)
             raise OutputError(f"cannot create the output folder {folder}: {reason}") from None
+        remove_orphaned_temporaries(folder)  # left by a killed earlier run
 
 
 __all__ = [
