@@ -20,7 +20,7 @@ SKIMAGE_TRAIN: tuple[str, ...] = ("astronaut", "rocket", "motorcycle_left", "mot
 SKIMAGE_TEST: tuple[str, ...] = ("chelsea", "coffee")
 
 
-def _skimage_photo(name: str) -> np.ndarray | None:
+def skimage_photo(name: str) -> np.ndarray | None:
     """An ``(H, W, 3)`` uint8 photo from ``skimage.data`` or ``None`` if unavailable offline."""
     try:
         from skimage import data
@@ -108,7 +108,7 @@ def demo_photos(
     def load(names: tuple[str, ...]) -> list[tuple[str, Tensor]]:
         out = []
         for name in names:
-            arr = _skimage_photo(name)
+            arr = skimage_photo(name)
             if arr is not None:
                 t = torch.from_numpy(arr.astype(np.float32) / 255.0).permute(2, 0, 1)
                 out.append((name, resize_short_side(t, short_side)))
