@@ -23,7 +23,7 @@ def test_procedural_photos_are_deterministic_and_fallback_works(monkeypatch):
     a, b = demo_images.procedural_photo(5, 30, 40), demo_images.procedural_photo(5, 30, 40)
     assert torch.equal(a, b) and a.shape == (3, 30, 40)
     assert float(a.min()) >= 0 and float(a.max()) <= 1 and float(a.std()) > 0.05
-    monkeypatch.setattr(demo_images, "_skimage_photo", lambda name: None)
+    monkeypatch.setattr(demo_images, "skimage_photo", lambda name: None)
     with pytest.warns(UserWarning, match="procedural"):
         train, test, source = demo_images.demo_photos(24)
     assert source == "procedural" and len(train) == 4 and len(test) == 2
@@ -47,7 +47,7 @@ REPORT_FILES = ("metrics.md", "metrics.json", "loss_curve.png", "comparison.png"
 @pytest.mark.slow
 def test_short_demo_run_writes_every_report_file(tmp_path, capsys):
     out = tmp_path / "report"
-    args = ["demo", "--out", str(out), "--steps", "3", "--size", "36", "--crop", "32",
+    args = ["demo", "--train", "--out", str(out), "--steps", "3", "--size", "36", "--crop", "32",
             "--variants", "1", "--batch-size", "2", "--no-progress", "--threads", "1"]
     assert main(args) == 0
     for name in REPORT_FILES:
@@ -91,7 +91,8 @@ def test_demo_on_a_real_paired_folder(tmp_path):
             (data / sub).mkdir(parents=True, exist_ok=True)
             Image.fromarray(arr).save(data / sub / f"{i}.png")
     out = tmp_path / "report"
-    assert main(["demo", "--out", str(out), "--data", str(data), "--steps", "2", "--crop",
+    assert main(["demo", "--train", "--out", str(out), "--data", str(data), "--steps", "2",
+                 "--crop",
                  "16", "--batch-size", "2", "--no-progress", "--threads", "1"]) == 0
     report = json.loads((out / "metrics.json").read_text())
     # every fifth pair is the test split: exactly pair 4 is evaluated

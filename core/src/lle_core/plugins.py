@@ -29,7 +29,7 @@ from pydantic import BaseModel
 
 from lle_core import hookspecs
 from lle_core.errors import PluginLoadError
-from lle_core.registry import KINDS, Capabilities, Entry, registries
+from lle_core.registry import KINDS, KNOWN_PLUGINS, Capabilities, Entry, connect_plugins, registries
 
 GROUP = "lle.plugins"
 DISABLE_ENV = "LLE_DISABLE_PLUGIN_AUTOLOAD"
@@ -479,3 +479,28 @@ def temporary_plugin(
         yield record
     finally:
         unregister_plugin(plugin_id)
+
+def explain_missing(prefix: str) -> tuple[str | None, str | None]:
+    """Why no component is found under plugin id ``prefix``: ``(install hint, detail)``.
+
+    A loaded plugin explains nothing; a failed or disabled one says so; an unknown one gets a
+    ``pip install`` hint only for the project's own distributions.
+    """
+    if prefix in loaded_plugin_ids():
+        return None, None
+    failure = load_errors().get(prefix)
+    if failure is not None:
+        return None, f"Plugin {prefix!r} is installed but failed to load: {failure.summary}"
+    if prefix in disabled_plugin_ids():
+        return None, (f"Plugin {prefix!r} is installed but disabled by "
+                      f"{ALLOW_ENV}/{DISABLE_ENV}.")
+    # only distributions of this project are suggested: a guessed ``lle-<prefix>`` is a name
+    # anyone could register on PyPI
+    install_hint = KNOWN_PLUGINS.get(prefix)
+    if install_hint is None:
+        return None, (f"No installed plugin provides {prefix!r} (see `lle plugins`); it is "
+                      "not one of the lle project's plugins.")
+    return install_hint, None
+
+
+connect_plugins(ensure_loaded, explain_missing)

@@ -59,6 +59,7 @@ from lle_core.inference.tiling import default_overlap, tile_multiple
 from lle_core.interfaces import Backbone, Enhancer, LossTerm, Trainer
 from lle_core.registry import Capabilities, Entry, registries
 from lle_core.spec import parse_spec
+from lle_core.testing.examples import build_example, trainer_loss
 from lle_core.testing.gradients import check_trainable, gradient_problems, named_trainable
 from lle_core.testing.strategies import (
     AWKWARD_SIZES,
@@ -149,42 +150,6 @@ def seeded(check: Callable[..., None]) -> Callable[..., None]:
 
 def _entry(kind: str, name: str | Entry) -> Entry:
     return name if isinstance(name, Entry) else registries()[kind].get(name)
-
-
-def _substitute(value: Any, folders: Mapping[str, Path]) -> Any:
-    if isinstance(value, str):
-        for key, path in folders.items():
-            value = value.replace("{" + key + "}", str(path))
-        return value
-    if isinstance(value, Mapping):
-        return {k: _substitute(v, folders) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_substitute(v, folders) for v in value)
-    return value
-
-
-def build_example(entry: Entry, folders: Mapping[str, Path] | None = None, **runtime: Any) -> Any:
-    """Build ``entry`` with its registered example parameters (placeholders substituted)."""
-    params = dict(entry.example or {})
-    if entry.kind == "trainer":
-        params.pop("model", None)
-        params.pop("loss", None)
-    params = _substitute(params, folders or {})
-    spec = parse_spec(entry.kind, {"type": entry.name, **params})
-    return spec.build(**runtime)
-
-
-def trainer_loss(entry: Entry) -> nn.Module | None:
-    """The loss of a trainer's example, a single term wrapped into ``core.composite``."""
-    spec = dict(entry.example or {}).get("loss")
-    if spec is None:
-        return None
-    loss = parse_spec("loss", spec).build()
-    if isinstance(loss, LossTerm) and not hasattr(loss, "evaluate"):
-        from lle_core.spec import create
-
-        loss = create("loss", {"type": "core.composite", "terms": [spec]})
-    return loss
 
 
 def _fail(entry: Entry, rule: str, message: str) -> AssertionError:
