@@ -8,12 +8,21 @@ A checkpoint ``<name>`` in a run directory is a pair of files:
 
 * ``<name>.safetensors``: the weights of the *inference* model (``export_state_dict()`` of an
   :class:`~lle_core.interfaces.Enhancer`: training-only parts left out), with the metadata
-  ``{"lle_format": "1", "model_spec": <JSON of the model spec>, "step": "<n>"}``. This file alone
-  is enough to run the model: :func:`load_model` rebuilds the architecture from the recorded spec.
+  ``{"lle_format": "1", "model_spec": <JSON of the model spec>, "step": "<n>", "lle_digest":
+  "sha256:..."}``. This file alone is enough to run the model: :func:`load_model` rebuilds the
+  architecture from the recorded spec.
 * ``<name>.state.pt``: everything needed to resume exactly (every trainer module, optimizer,
-  scheduler, EMA, RNG states, step, epoch, config, trainer extra state). It holds only tensors and
-  plain Python data and is read with ``torch.load(weights_only=True)``: loading a checkpoint
-  never runs code from it.
+  scheduler, EMA, RNG states, step, epoch, config, trainer extra state, and a ``digest``). It
+  holds only tensors and plain Python data and is read with ``torch.load(weights_only=True)``:
+  loading a checkpoint never runs code from it.
+
+Checkpoints prove themselves (docs/reliability.md): both files record a digest of their contents
+(:mod:`lle_core.digest`) that loading recomputes, so a damaged file is a
+:class:`~lle_core.errors.CheckpointError` naming it (files written before digests existed load
+unchecked). :func:`load_model` builds the recorded architecture on the ``meta`` device first
+(no memory), refuses it above :data:`MAX_PARAMETERS` or when its tensor names, shapes or dtypes
+differ from the file's, and only then builds it for real; a float parameter is never filled
+from an integer tensor (:func:`load_weights`).
 
 Both files are written atomically with :func:`lle_core.files.atomic_write` (temporary file in
 the same directory, flush, fsync, ``os.replace``, fsync of the directory), so a crash at any
@@ -35,6 +44,7 @@ import torch
 from torch import Tensor, nn
 
 from lle_core import files
+from lle_core.digest import state_digest, tensor_digest
 from lle_core.errors import CheckpointError, WeightsError
 from lle_core.files import atomic_write, remove_stale_temporaries  # noqa: F401 - re-exported
 
@@ -46,6 +56,13 @@ STATE_SUFFIX = ".state.pt"
 RUN_CHECKPOINTS = ("best", "latest")
 #: Attribute set on a model whose weights were loaded (a checkpoint, a weight set, training).
 WEIGHTS_ATTR = "_lle_weights_source"
+#: Metadata key of a weights file's digest (:func:`lle_core.digest.tensor_digest`).
+DIGEST_KEY = "lle_digest"
+#: Key of a training-state file's digest (:func:`lle_core.digest.state_digest`).
+STATE_DIGEST_KEY = "digest"
+#: Parameter budget of :func:`load_model`: parameters and buffers (elements, 400 MB in float32)
+#: a checkpoint's spec may build; the largest shipped model (HF2 with its VGG16 prior) has 32 M.
+MAX_PARAMETERS = 100_000_000
 
 
 def mark_weights(model: nn.Module, source: str) -> None:
@@ -119,21 +136,24 @@ def save_weights(
     """
     from safetensors.torch import save
 
+    tensors = inference_state_dict(model)
     meta = {
+        **{str(k): str(v) for k, v in (metadata or {}).items()},
         "lle_format": LLE_FORMAT,
         "model_spec": _spec_json(model, model_spec),
         "step": str(int(step)),
-        **{str(k): str(v) for k, v in (metadata or {}).items()},
+        DIGEST_KEY: tensor_digest(tensors),
     }
-    return _write_bytes(path, save(inference_state_dict(model), metadata=meta))
+    return _write_bytes(path, save(tensors, metadata=meta))
 
 
 def save_state(path: str | Path, state: Mapping[str, Any]) -> Path:
-    """Write a training-state file (tensors and plain data only) atomically."""
+    """Write a training-state file (tensors and plain data only, and its digest) atomically."""
     import io
 
+    content = {k: v for k, v in state.items() if k != STATE_DIGEST_KEY}
     buffer = io.BytesIO()
-    torch.save(dict(state), buffer)
+    torch.save({**content, STATE_DIGEST_KEY: state_digest(content)}, buffer)
     return _write_bytes(path, buffer.getvalue())
 
 
@@ -199,11 +219,11 @@ def resolve_weights_path(path: str | Path) -> Path:
     return p
 
 
-def _open(path: str | Path, *, tensors: bool) -> tuple[dict[str, Tensor], dict[str, str], Path]:
+def _read(p: Path, *, tensors: bool) -> tuple[dict[str, Tensor], dict[str, str]]:
+    """Tensors (if asked) and metadata of a safetensors file; its digest checked if it has one."""
     from safetensors import SafetensorError
     from safetensors.torch import safe_open
 
-    p = resolve_weights_path(path)
     try:
         with safe_open(str(p), framework="pt", device="cpu") as f:
             metadata = dict(f.metadata() or {})
@@ -211,6 +231,28 @@ def _open(path: str | Path, *, tensors: bool) -> tuple[dict[str, Tensor], dict[s
             loaded = {k: f.get_tensor(k) for k in names}
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"{p} is not a readable safetensors file: {err}") from None
+    if tensors and DIGEST_KEY in metadata and tensor_digest(loaded) != metadata[DIGEST_KEY]:
+        raise CheckpointError(
+            f"{p} is damaged: its tensors do not match the digest recorded when it was written "
+            "(a changed bit, a bad disk or an edit); use another checkpoint or retrain"
+        )
+    return loaded, metadata
+
+
+def read_tensors(path: str | Path) -> dict[str, Tensor]:
+    """The tensors of any safetensors file (a checkpoint, a run folder's, a bare state dict).
+
+    An lle checkpoint's digest is verified.
+
+    Raises:
+        CheckpointError: Missing, unreadable or damaged file.
+    """
+    return _read(resolve_weights_path(path), tensors=True)[0]
+
+
+def _open(path: str | Path, *, tensors: bool) -> tuple[dict[str, Tensor], dict[str, str], Path]:
+    p = resolve_weights_path(path)
+    loaded, metadata = _read(p, tensors=tensors)
     if "lle_format" not in metadata or "model_spec" not in metadata:
         raise CheckpointError(
             f"{p} is not an lle checkpoint (its metadata has no 'lle_format'/'model_spec'); "
@@ -255,8 +297,13 @@ def load_model(
     *,
     map_location: str | torch.device = "cpu",
     overrides: Mapping[str, Any] | None = None,
+    max_parameters: int = MAX_PARAMETERS,
 ) -> nn.Module:
     """Rebuild the model recorded in a checkpoint and load its weights.
+
+    The file's digest is verified, then the architecture is built on the ``meta`` device
+    (no memory) and checked against the budget and the file's tensors; only then is it
+    built for real (see the module docstring).
 
     Args:
         path: ``.safetensors`` file, checkpoint name, or run directory (its ``best``).
@@ -265,14 +312,17 @@ def load_model(
             inference options such as NEID's ``mode`` or FRLIE's ``post_blend``. An override
             that changes the architecture makes the strict weight load fail with the list
             of keys that no longer fit.
+        max_parameters: Largest number of parameter and buffer elements the spec may build.
 
     Returns:
         The model in eval mode.
 
     Raises:
-        CheckpointError: Missing file or not an lle checkpoint.
+        CheckpointError: Missing file, not an lle checkpoint, damaged (digest mismatch), or a
+            spec above ``max_parameters``.
         ComponentNotFoundError: The recorded model belongs to a plugin that is not installed.
-        WeightsError: The weights do not fit the rebuilt architecture.
+        WeightsError: The weights do not fit the rebuilt architecture (names, shapes, or an
+            integer tensor for a float parameter).
     """
     from lle_core.pretrained import restoring_from_checkpoint
     from lle_core.spec import parse_spec
@@ -282,11 +332,37 @@ def load_model(
     if overrides:
         recorded = {**recorded, **{k: v for k, v in overrides.items() if k != "type"}}
     spec = parse_spec("model", recorded)
+    _check_on_meta(spec, tensors, p, max_parameters)
     with restoring_from_checkpoint():  # frozen pretrained parts come from the checkpoint too
         model = spec.build()
     load_weights(model, tensors, source=str(p))
     mark_weights(model, str(p))
     return model.to(map_location).eval()
+
+
+def _check_on_meta(spec: Any, tensors: Mapping[str, Tensor], path: Path, budget: int) -> None:
+    """Build ``spec`` on the meta device; refuse it above ``budget`` or when it misfits.
+
+    A component whose constructor cannot run on the meta device (it computes with tensor
+    values) is left to the real build and :func:`load_weights`.
+    """
+    from lle_core.pretrained import restoring_from_checkpoint
+
+    try:
+        with restoring_from_checkpoint(), torch.device("meta"):
+            shell = spec.build()
+    except Exception:  # a real error recurs in the real build below
+        return
+    if not isinstance(shell, nn.Module):
+        return
+    size = sum(t.numel() for t in shell.parameters()) + sum(t.numel() for t in shell.buffers())
+    if size > budget:
+        raise CheckpointError(
+            f"{path}: its model spec ({spec.name}) builds {size:,} parameters, above the "
+            f"budget of {budget:,}; lle refuses it before allocating any memory (pass "
+            "max_parameters= to lle_core.checkpoint.load_model to raise the budget)"
+        )
+    check_fit(shell, tensors, source=str(path))
 
 
 def _fmt_shape(t: Tensor) -> str:
@@ -301,19 +377,20 @@ def _listing(title: str, rows: list[str], limit: int = 25) -> list[str]:
     return [f"  {title} ({len(rows)}):", *(f"    {r}" for r in shown), *more]
 
 
-def load_weights(module: nn.Module, state_dict: Mapping[str, Tensor], *, source: str) -> None:
-    """Load weights strictly, with an error that says exactly what does not fit.
+def _kind(t: Tensor) -> str:
+    return "float" if t.is_floating_point() else "complex" if t.is_complex() else str(t.dtype)
+
+
+def check_fit(module: nn.Module, state_dict: Mapping[str, Tensor], *, source: str) -> None:
+    """Check that ``state_dict`` fits ``module`` exactly (``module`` may be on the meta device).
 
     Keys under an Enhancer's ``training_only_prefixes`` may be missing (exported checkpoints
-    leave them out); everything else must match in name and shape.
-
-    Args:
-        module: Target module.
-        state_dict: Weights to load.
-        source: Where they come from (file name), for the message.
+    leave them out); everything else must match in name and shape, and in kind of dtype: a
+    floating-point tensor of the module takes any floating-point tensor (float16 storage is
+    cast), any other only its own dtype (an int64 tensor never truncates float weights).
 
     Raises:
-        WeightsError: Lists missing, unexpected and shape-mismatched keys with their shapes.
+        WeightsError: Lists missing, unexpected, shape- and dtype-mismatched keys.
     """
     expected = module.state_dict()
     optional = tuple(getattr(module, "training_only_prefixes", ()) or ())
@@ -328,15 +405,35 @@ def load_weights(module: nn.Module, state_dict: Mapping[str, Tensor], *, source:
         for k, v in state_dict.items()
         if k in expected and tuple(v.shape) != tuple(expected[k].shape)
     ]
-    if missing or unexpected or mismatched:
+    wrong_dtype = [
+        f"{k}: checkpoint {v.dtype} vs model {expected[k].dtype}"
+        for k, v in state_dict.items()
+        if k in expected and _kind(v) != _kind(expected[k])
+    ]
+    if missing or unexpected or mismatched or wrong_dtype:
         lines = [
             f"weights from {source} do not fit {type(module).__name__} "
             f"({len(expected)} tensors in the model, {len(state_dict)} in the weights):",
             *_listing("missing in the weights", missing),
             *_listing("unexpected (not in the model)", unexpected),
             *_listing("shape mismatch", mismatched),
+            *_listing("dtype mismatch", wrong_dtype),
         ]
         raise WeightsError("\n".join(lines))
+
+
+def load_weights(module: nn.Module, state_dict: Mapping[str, Tensor], *, source: str) -> None:
+    """Load weights strictly, with an error that says exactly what does not fit.
+
+    Args:
+        module: Target module.
+        state_dict: Weights to load.
+        source: Where they come from (file name), for the message.
+
+    Raises:
+        WeightsError: See :func:`check_fit`.
+    """
+    check_fit(module, state_dict, source=source)
     module.load_state_dict(dict(state_dict), strict=False)
 
 
@@ -370,6 +467,12 @@ def load_state(path: str | Path) -> dict[str, Any]:
         ) from None
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise CheckpointError(f"{p} is not an lle training state (format {STATE_FORMAT!r})")
+    recorded = state.pop(STATE_DIGEST_KEY, None)
+    if recorded is not None and recorded != state_digest(state):
+        raise CheckpointError(
+            f"{p} is damaged: its contents do not match the digest recorded when it was "
+            "written (a changed bit, a bad disk or an edit); resume from another checkpoint"
+        )
     return state
 
 

@@ -2,9 +2,9 @@
 
 A stage-1 run of ``frlie.two_stage`` writes an lle checkpoint (safetensors) that holds the whole
 model's state under some prefix (``model.encoder.conv1.1.weight`` or similar). This module reads
-the file directly with :func:`safetensors.torch.load_file` and picks the keys that end in the
-model's own ``encoder.*`` / ``decoder.*`` names. A bare model state dict saved as safetensors
-works too; which file a run folder means is lle's one rule
+the file with :func:`lle_core.checkpoint.read_tensors` (digest verified) and picks the keys
+that end in the model's own ``encoder.*`` / ``decoder.*`` names. A bare model state dict saved
+as safetensors works too; which file a run folder means is lle's one rule
 (:func:`lle_core.checkpoint.resolve_weights_path`).
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from lle_core.checkpoint import resolve_weights_path
+from lle_core.checkpoint import read_tensors
 from lle_core.errors import CheckpointError
 
 #: Prefixes preferred when a key appears several times (e.g. a raw and an EMA copy).
@@ -52,19 +52,16 @@ def read_safetensors(path: str | Path) -> dict[str, Tensor]:
     run directory means its ``best`` checkpoint, else its ``latest``.
 
     Raises:
-        CheckpointError: The file is missing or is not a safetensors file.
+        CheckpointError: The file is missing, is not a safetensors file or is damaged (an lle
+            checkpoint's digest is verified, :func:`lle_core.checkpoint.read_tensors`).
     """
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    p = resolve_weights_path(path)
     try:
-        return load_file(str(p), device="cpu")
-    except (SafetensorError, OSError, ValueError) as err:
+        return read_tensors(path)
+    except CheckpointError as err:
         raise CheckpointError(
-            f"cannot read stage-1 checkpoint {p} as safetensors ({err}); pass the "
-            ".safetensors checkpoint written by a `frlie.two_stage` stage-1 run"
-        ) from err
+            f"cannot read the stage-1 checkpoint: {err}; pass the .safetensors checkpoint "
+            "written by a `frlie.two_stage` stage-1 run"
+        ) from None
 
 
 def load_autoencoder_weights(model: nn.Module, path: str | Path) -> list[str]:
