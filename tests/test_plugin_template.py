@@ -10,6 +10,8 @@ fresh interpreters.
 from __future__ import annotations
 
 import importlib
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +33,7 @@ RENAMES = [
     ('check_isolation("template")', f'check_isolation("{NEW_ID}")'),
     ("template.", f"{NEW_ID}."),
     ("template:", f"{NEW_ID}:"),
+    ("template-", f"{NEW_ID}-"),
 ]
 
 
@@ -109,3 +112,16 @@ def test_the_new_plugin_recipe_is_a_valid_run_config(new_plugin: Path) -> None:
 
 def test_the_new_plugin_needs_only_core(new_plugin: Path) -> None:
     check_isolation(NEW_ID)
+
+
+def test_the_new_plugin_adds_a_command_and_a_backend(new_plugin: Path, tmp_path: Path) -> None:
+    """The copy's own tests (its ``lle acme-export`` and ``--backend acme-program``) pass."""
+    test = new_plugin / "tests" / "test_cli_extensions.py"
+    assert "acme-export" in test.read_text("utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir",
+         str(tmp_path), "--basetemp", str(tmp_path / "t"), str(test)],
+        capture_output=True, text=True, cwd=tmp_path, env=dict(os.environ), timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "1 passed" in done.stdout

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lle_core.hookspecs import RegisterFn, hookimpl
+from lle_core.hookspecs import Backend, RegisterFn, hookimpl
 
 LLE_PLUGIN_API = 1
 
@@ -69,3 +69,14 @@ def lle_register(register: RegisterFn) -> None:
     from lle_core.weights import register_shipped_weights
 
     register_shipped_weights(register, "lle_core")  # weights/*.json: trained sets
+
+
+@hookimpl
+def lle_inference_backends() -> list[Backend]:
+    """ONNX Runtime: runs a file written by ``lle export`` (needs ``lle-core[onnx]``)."""
+    return [Backend(
+        name="onnxruntime",
+        summary="ONNX Runtime on the CPU: an .onnx file written by lle export",
+        load="lle_core.export:OnnxEnhancer",
+        suffixes=(".onnx",),
+    )]

@@ -24,6 +24,11 @@ implementations that imports nothing heavy at load time::
         Params = GatedParams                   # pydantic model of the parameters
         paper = "Doe et al. 2024, Sec. 3, Eq. 2"
 
+Besides components a plugin can add ``lle`` subcommands (:func:`lle_commands`, returning
+:class:`Command` records) and inference backends (:func:`lle_inference_backends`, returning
+:class:`Backend` records); core's ONNX Runtime backend comes through the same hook. Core calls
+every hook through pluggy, one plugin at a time, so that one plugin's failure is its own.
+
 Core loads each plugin in isolation: a plugin that fails to import, targets another API
 version or raises inside its hook is recorded with its error (``lle plugins`` shows it) and
 every other plugin keeps working. Core's own components register through this same hook.
@@ -31,6 +36,10 @@ every other plugin keeps working. Core's own components register through this sa
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import pluggy
@@ -86,3 +95,61 @@ class RegisterFn(Protocol):
 @hookspec
 def lle_register(register: RegisterFn) -> None:
     """Register the plugin's components by calling ``register(...)`` once per component."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """An ``lle`` subcommand added by a plugin (see :func:`lle_commands`).
+
+    Callables may be given as lazy ``"module:function"`` paths: ``add_arguments`` is imported
+    when the parser is built (keep that module light), ``run`` only when the command runs.
+
+    Attributes:
+        name: The subcommand (``lle <name>``); a name core or another plugin already uses is
+            refused (the command is left out and ``lle`` says so).
+        help: One line shown by ``lle --help``.
+        run: ``run(args) -> exit code`` with the parsed ``argparse.Namespace``.
+        add_arguments: ``add_arguments(parser)`` adds the command's options.
+        description: Longer text for ``lle <name> --help`` (default: ``help``).
+    """
+
+    name: str
+    help: str
+    run: str | Callable[[argparse.Namespace], int]
+    add_arguments: str | Callable[[argparse.ArgumentParser], None] | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Backend:
+    """An inference backend: runs a model file through :func:`lle_core.inference.enhance`.
+
+    ``load(path)`` returns an enhancer: a callable ``(B, 3, H, W)`` float32 in ``[0, 1]`` ->
+    ``(B, 3, s·H, s·W)`` (an ``nn.Module``) with a ``capabilities`` property
+    (:class:`lle_core.registry.Capabilities`); ``enhance`` pads, tiles and checks its
+    output exactly as for a PyTorch model.
+
+    Attributes:
+        name: What ``lle enhance --backend NAME`` and
+            :func:`lle_core.inference.backends.load_backend` take (``torch`` is reserved).
+        summary: One line shown by ``lle plugins``-style listings.
+        load: ``load(path) -> enhancer``, or its lazy ``"module:function"`` path.
+        suffixes: Model-file suffixes it reads (``(".onnx",)``), for messages.
+    """
+
+    name: str
+    summary: str
+    load: str | Callable[[str | Path], Any]
+    suffixes: tuple[str, ...] = ()
+
+
+@hookspec
+def lle_commands() -> Sequence[Command]:
+    """Return the ``lle`` subcommands this plugin adds (:class:`Command` records)."""
+    return ()
+
+
+@hookspec
+def lle_inference_backends() -> Sequence[Backend]:
+    """Return the inference backends this plugin provides (:class:`Backend` records)."""
+    return ()

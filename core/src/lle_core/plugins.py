@@ -277,16 +277,14 @@ def register_plugin(
                 )
             assert _manager is not None
             _manager.register(plugin, name=plugin_id)
-            impls = [
-                i for i in _manager.hook.lle_register.get_hookimpls() if i.plugin_name == plugin_id
-            ]
-            if not impls:
+            if not any(
+                i.plugin_name == plugin_id for i in _manager.hook.lle_register.get_hookimpls()
+            ):
                 raise PluginLoadError(f"plugin {plugin_id!r} implements no lle_register hook")
             pending: list[Entry] = []
             callback = _make_register(plugin_id, record, pending)
             with _watch_ctrl_c() as ctrl_c:
-                for impl in impls:
-                    impl.function(register=callback)
+                hook_of(plugin_id, "lle_register")(register=callback)
             _commit(pending, record)
         except BaseException as exc:
             _reraise_ctrl_c(exc, ctrl_c)
@@ -297,6 +295,60 @@ def register_plugin(
             record.error = _describe(exc)
             record.traceback = traceback.format_exc()
         return record
+
+
+def hook_of(plugin_id: str, hook: str) -> Any:
+    """The pluggy caller of ``hook`` restricted to one registered plugin.
+
+    Core calls every hook one plugin at a time through this (pluggy's own calling, not the
+    implementation by hand), so that an exception is attributed to its plugin and contained.
+    """
+    assert _manager is not None
+    others = [p for name, p in _manager.list_name_plugin() if name != plugin_id]
+    return _manager.subset_hook_caller(hook, remove_plugins=others)
+
+
+@dataclass
+class HookResults:
+    """What one hook returned, plugin by plugin (see :func:`call_hook`).
+
+    Attributes:
+        results: ``(plugin id, item)`` for each item of each plugin's returned sequence,
+            core first, then plugins by id.
+        errors: ``(plugin id, one-line error)`` of each plugin whose implementation raised
+            or returned something other than a sequence; its items are left out.
+    """
+
+    results: list[tuple[str, Any]] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+def call_hook(hook: str) -> HookResults:
+    """Call a sequence-returning hook (``lle_commands``...) of every loaded plugin.
+
+    Each plugin is called on its own through :func:`hook_of`; one that raises (or returns
+    something that is not a list/tuple) is recorded in :attr:`HookResults.errors` and the
+    others still count. A real Ctrl-C is re-raised.
+    """
+    ensure_loaded()
+    out = HookResults()
+    with _lock:
+        ids = sorted(loaded_plugin_ids(), key=lambda r: (r != CORE_ID, r))
+        for plugin_id in ids:
+            ctrl_c: list[bool] | None = None
+            try:
+                with _watch_ctrl_c() as ctrl_c:
+                    returned = hook_of(plugin_id, hook)()
+                for items in returned:  # pluggy: one result per implementation
+                    if not isinstance(items, list | tuple):
+                        raise PluginLoadError(
+                            f"{hook} must return a list, got {type(items).__name__}"
+                        )
+                    out.results.extend((plugin_id, item) for item in items)
+            except BaseException as exc:
+                _reraise_ctrl_c(exc, ctrl_c)
+                out.errors.append((plugin_id, f"{hook}: {_describe(exc)}"))
+    return out
 
 
 def _describe(exc: BaseException) -> str:
@@ -479,6 +531,7 @@ def temporary_plugin(
         yield record
     finally:
         unregister_plugin(plugin_id)
+
 
 def explain_missing(prefix: str) -> tuple[str | None, str | None]:
     """Why no component is found under plugin id ``prefix``: ``(install hint, detail)``.

@@ -100,12 +100,19 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--backend",
-        choices=("torch", "onnxruntime"),
         default="torch",
-        help="torch (default) or onnxruntime: run the ONNX file given by --onnx (written by "
-        "lle export) with the same padding and tiling",
+        metavar="NAME",
+        help="torch (default: the PyTorch model), or an installed inference backend that runs "
+        "the --backend-file with the same padding and tiling: onnxruntime (an .onnx file "
+        "written by lle export) or one a plugin adds",
     )
-    p.add_argument("--onnx", metavar="FILE", help="ONNX file for --backend onnxruntime")
+    p.add_argument(
+        "--backend-file",
+        "--onnx",
+        dest="backend_file",
+        metavar="FILE",
+        help="the model file a --backend other than torch runs (--onnx: the same)",
+    )
     p.add_argument(
         "--plain",
         action="store_true",
@@ -203,28 +210,36 @@ def _default_pretrained(sets: dict[str, Any]) -> Any:
 
 
 def backend_model(args: argparse.Namespace) -> Any:
-    """The model for ``--backend``: the torch model, or an ONNX Runtime session (``--onnx``).
+    """The model for ``--backend``: the torch model, or the ``--backend-file`` it loads.
 
     Raises:
-        ConfigError: ``--backend onnxruntime`` without ``--onnx`` (or with model options).
+        ConfigError: An unknown backend, a backend without ``--backend-file``, or one given
+            model options (``--model``/``--weights``/``--config``).
     """
-    if getattr(args, "backend", "torch") != "onnxruntime":
+    from lle_core.inference.backends import TORCH, load_backend
+
+    backend = getattr(args, "backend", TORCH) or TORCH
+    if backend == TORCH:
         return model_from_args(args)
-    if not args.onnx:
-        raise ConfigError([("--onnx", "--backend onnxruntime needs --onnx FILE (lle export)")])
+    if not args.backend_file:
+        raise ConfigError([(
+            "--backend-file", f"--backend {backend} needs the model file it runs "
+            "(--backend-file FILE; for onnxruntime a file written by lle export)"
+        )])
     if args.model or args.weights or args.config:
         raise ConfigError([(
-            "--backend", "with onnxruntime the model is the --onnx file; drop --model/--weights"
+            "--backend", f"with {backend} the model is the --backend-file; drop "
+            "--model/--weights/--config"
         )])
-    from lle_core.export import OnnxEnhancer
-
-    return OnnxEnhancer(args.onnx)
+    with cli_option_names():
+        return load_backend(backend, args.backend_file)
 
 
 #: ``lle enhance`` option of each library keyword named in a :class:`ConfigError`.
 CLI_OPTION_NAMES = {
     "out": "--out", "outputs": "--out", "ext": "--ext", "overlap": "--overlap",
     "device": "--device", "dtype": "--dtype", "tile": "--tile", "max_memory_mb": "--max-memory-mb",
+    "backend": "--backend", "onnx": "--backend-file",
 }
 
 

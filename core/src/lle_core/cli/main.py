@@ -2,7 +2,8 @@
 
 Each subcommand lives in its own module of :mod:`lle_core.cli` exposing
 ``add_parser(subparsers)`` (which sets ``func`` on its parser) and is listed in
-:data:`COMMAND_MODULES`.
+:data:`COMMAND_MODULES`; plugins add theirs through the ``lle_commands`` hook
+(:mod:`lle_core.cli.plugin_cmds`).
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_parser(sub)
+    from lle_core.cli.plugin_cmds import add_plugin_commands
+
+    add_plugin_commands(sub)  # after core's: a plugin cannot replace a core command
     for command in sub.choices.values():
         # SUPPRESS: `lle --traceback CMD` keeps working when CMD does not repeat it; a command
         # with its own --traceback (lle plugins) keeps it.
