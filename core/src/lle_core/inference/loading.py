@@ -39,7 +39,7 @@ HOW_TO_GET_WEIGHTS = (
     "pass trained weights: in Python `enhance(..., weights='run/best.safetensors')`, on the "
     "command line `lle enhance ... --weights run/best.safetensors` (a checkpoint records its "
     "model, so --model is then optional). Get weights by training: `lle train --config "
-    "<recipe>` or, for a quick small model, `lle demo`; or use a parameter-free baseline "
+    "<recipe>` or, for a quick small model, `lle demo --train`; or use a parameter-free baseline "
     "(core.identity, core.gamma, core.histeq, core.clahe)"
 )
 
