@@ -13,7 +13,7 @@ to*, never instead of, the plain scores.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sized
+from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -185,6 +185,42 @@ def evaluate(
     if max_images is not None and total:
         total = min(total, max_images)
     start = time.perf_counter()
+    images, failed, outputs = _score_all(
+        net, pairs, total, device=device, tile=tile, gt_mean=gt_mean, max_images=max_images,
+        keep_outputs=keep_outputs, progress=progress, on_error=on_error,
+    )
+    if not images:
+        reasons = "; ".join(f["error"] for f in failed[:3])
+        raise DatasetError("no images to evaluate" + (f" (every item failed: {reasons})"
+                                                      if failed else ""))
+    mean = {k: sum(r[k] for r in images) / len(images) for k in images[0] if k != "name"}
+    spec = getattr(net, "lle_spec", None)
+    return EvalResult(
+        model=label or _label(model, net),
+        images=images,
+        mean=mean,
+        seconds=time.perf_counter() - start,
+        spec=spec.to_dict() if spec is not None else None,
+        weights=str(weights) if weights is not None else None,
+        outputs=outputs,
+        failed=failed,
+    )
+
+
+def _score_all(
+    net: nn.Module,
+    pairs: Iterable[Pair],
+    total: int,
+    *,
+    device: torch.device | str | None,
+    tile: int | Literal["auto", "off"],
+    gt_mean: GtMean,
+    max_images: int | None,
+    keep_outputs: int,
+    progress: Callable[[int, int], None] | None,
+    on_error: Literal["raise", "skip"],
+) -> tuple[list[dict[str, Any]], list[dict[str, str]], dict[str, Tensor]]:
+    """Score each pair (see :func:`evaluate`): per-image scores, failures, kept outputs."""
     images: list[dict[str, Any]] = []
     failed: list[dict[str, str]] = []
     outputs: dict[str, Tensor] = {}
@@ -205,22 +241,7 @@ def evaluate(
                 outputs[pair.name] = pred.cpu()
         if progress is not None:
             progress(i + 1, total)
-    if not images:
-        reasons = "; ".join(f["error"] for f in failed[:3])
-        raise DatasetError("no images to evaluate" + (f" (every item failed: {reasons})"
-                                                      if failed else ""))
-    mean = {k: sum(r[k] for r in images) / len(images) for k in images[0] if k != "name"}
-    spec = getattr(net, "lle_spec", None)
-    return EvalResult(
-        model=label or _label(model, net),
-        images=images,
-        mean=mean,
-        seconds=time.perf_counter() - start,
-        spec=spec.to_dict() if spec is not None else None,
-        weights=str(weights) if weights is not None else None,
-        outputs=outputs,
-        failed=failed,
-    )
+    return images, failed, outputs
 
 
 def _score_item(
@@ -278,11 +299,6 @@ def results_dict(results: list[EvalResult], **extra: Any) -> dict[str, Any]:
         **extra,
         "models": [r.to_dict() for r in results],
     }
-
-
-def mean_table_rows(results: list[EvalResult]) -> list[Mapping[str, Any]]:
-    """One row per model: label, images, mean metrics."""
-    return [{"model": r.model, "images": len(r.images), **r.mean} for r in results]
 
 
 def comparison_rows(

@@ -18,18 +18,6 @@ from lle_core.registry import Params
 DEFAULT_DILATIONS: tuple[int, ...] = (1, 2, 3, 4)
 
 
-class AutoEncoderParams(Params):
-    """Encoder E / decoder D (FRLIE Sec. 2.1).
-
-    Attributes:
-        base_channels: ``c``; E outputs ``4c`` channels at 1/4 resolution.
-        upsample: ``"bilinear"`` (released code and weights) or ``"pixelshuffle"`` (paper text).
-    """
-
-    base_channels: int = Field(32, ge=1)
-    upsample: Literal["bilinear", "pixelshuffle"] = "bilinear"
-
-
 class ContextBlockParams(Params):
     """Context block (SADNet style, FRLIE Sec. 2.2).
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-from pydantic import Field, field_validator
+from pydantic import Field
 from torch import Tensor, nn
 
 from lle_core.global_ops import GlobalPool
@@ -38,23 +38,6 @@ class ChannelAttentionParams(Params):
     channels: int = Field(64, ge=1)
     reduction: int = Field(16, ge=1)
     pool_types: tuple[PoolType, ...] = Field(("avg", "max"), min_length=1)
-
-
-class SpatialAttentionParams(Params):
-    """Parameters of :class:`SpatialAttention`.
-
-    Attributes:
-        kernel_size: Odd size of the 2→1 convolution (CBAM uses 7).
-        batch_norm: BatchNorm on the 1-channel map before the sigmoid (as in the CBAM code).
-    """
-
-    kernel_size: int = Field(7, ge=1)
-    batch_norm: bool = True
-
-    @field_validator("kernel_size")
-    @classmethod
-    def _odd(cls, value: int) -> int:
-        return check_odd_kernel(value)
 
 
 class ChannelAttention(nn.Module):
