@@ -30,6 +30,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy core/src $(wildcard plugins/*/src)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/mkdocs build --strict --site-dir .site
 	CI=$${CI:-} HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -37,7 +38,7 @@ test: $(STAMP)
 # `lle list` after an install imports no torch; run after changing a component's parameters,
 # summary, paper or capabilities (a test fails until then).
 manifests: $(STAMP)
-	$(BIN)/python -m lle_core.manifest
+	$(BIN)/python -m lle_core.cli.manifests
 
 # The documentation site (guide + API reference from the docstrings) into .site/; strict: a
 # broken link or a docstring that does not match its signature fails the build.

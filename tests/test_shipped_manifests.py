@@ -7,14 +7,15 @@ import json
 import pytest
 
 from lle_core import manifest
+from lle_core.cli.manifests import registered_paths
 from lle_core.registry import registries
 
 
-@pytest.mark.parametrize("package", sorted(manifest.registered_paths()))
+@pytest.mark.parametrize("package", sorted(registered_paths()))
 def test_each_package_ships_the_descriptions_its_classes_give(package):
     shipped = manifest.shipped_entries(package)
     assert shipped is not None, f"{package} ships no {manifest.SHIPPED}: run `make manifests`"
-    fresh = manifest.describe_for_shipping(manifest.registered_paths()[package])
+    fresh = manifest.describe_for_shipping(registered_paths()[package])
     assert shipped == fresh, f"{package}/{manifest.SHIPPED} is stale: run `make manifests`"
 
 
@@ -24,7 +25,7 @@ def test_a_package_without_shipped_descriptions_uses_and_fills_the_user_cache(tm
     monkeypatch.setattr(manifest, "SHIPPED", "no-such-file.json")
     manifest.forget()
     try:
-        path = manifest.registered_paths()["lle_auxnet"][0]
+        path = registered_paths()["lle_auxnet"][0]
         first = manifest.describe_path(path)
         data = json.loads((tmp_path / "components-lle_auxnet.json").read_text())
         assert path in data["entries"] and data["fingerprint"] == manifest.fingerprint("lle_auxnet")

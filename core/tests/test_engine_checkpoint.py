@@ -17,7 +17,8 @@ from safetensors.torch import save_file
 from lle_core import checkpoint as ckpt
 from lle_core.engine.toys import toy_components
 from lle_core.errors import CheckpointError, WeightsError
-from lle_core.spec import create, parse_spec
+from lle_core.factory import create
+from lle_core.spec import parse_spec
 
 
 @pytest.fixture(autouse=True)
@@ -147,7 +148,7 @@ CHILD = textwrap.dedent("""
     import sys, torch
     from lle_core import checkpoint as ckpt
     from lle_core.engine.toys import register_toys
-    from lle_core.spec import create
+    from lle_core.factory import create
     register_toys()
     model = create("model", {"type": "toy.cnn", "width": 2048})
     out = sys.argv[1]

@@ -75,7 +75,7 @@ def test_two_gloo_processes_match_one_process(tmp_path: Path):
 
 
 def toy_init() -> dict[str, torch.Tensor]:
-    from lle_core.spec import create
+    from lle_core.factory import create
 
     with toy_components():
         torch.manual_seed(5)

@@ -146,7 +146,7 @@ CHILD = textwrap.dedent("""
     import sys, torch
     from lle_core import checkpoint as ckpt
     from lle_core.engine.toys import register_toys
-    from lle_core.spec import create
+    from lle_core.factory import create
     register_toys()
     model = create("model", {"type": "toy.cnn", "width": 512})
     step = 0

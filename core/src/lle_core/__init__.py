@@ -12,6 +12,7 @@ Importing this package is cheap: torch-heavy parts load on first use.
 
 from __future__ import annotations
 
+from lle_core import plugins as _plugins  # noqa: F401 - connects plugin loading to the registry
 from lle_core.errors import (
     AmbiguousNameError,
     CheckpointError,
@@ -26,13 +27,13 @@ from lle_core.errors import (
     TensorError,
     WeightsError,
 )
+from lle_core.factory import create
 from lle_core.lazy import lazy_exports
 from lle_core.registry import KINDS, Capabilities, Entry, Params, registries
 from lle_core.spec import (
     ComponentSpec,
     SpecOf,
     build_component,
-    create,
     list_components,
     load_config_file,
     parse_spec,

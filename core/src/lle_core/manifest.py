@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from lle_core.cache import cache_dir, private_folder, problem
+from lle_core.description import Capabilities, Description, describe, import_path
 from lle_core.errors import UnsafeCacheError
-from lle_core.registry import Capabilities, Description, describe, import_path
 
 #: Bumped when the file layout changes (older files are then ignored).
 FORMAT = 1
@@ -205,29 +205,8 @@ def write_shipped(package: str, paths: list[str]) -> Path:
                         (json.dumps(payload, indent=1, sort_keys=True) + "\n").encode())
 
 
-def registered_paths() -> dict[str, list[str]]:
-    """The ``"module:Class"`` factories of every registered component, per top-level package."""
-    from lle_core.registry import registries
-
-    found: dict[str, list[str]] = {}
-    regs = registries()
-    for kind in regs:
-        for entry in regs[kind].entries():
-            if isinstance(entry.factory, str):
-                found.setdefault(entry.factory.split(".", 1)[0].split(":", 1)[0], []).append(
-                    entry.factory)
-    return {package: sorted(set(paths)) for package, paths in found.items()}
-
-
 def forget() -> None:
     """Drop what this process read (tests that edit sources or change ``LLE_CACHE_DIR``)."""
     with _lock:
         _memo.clear()
 
-
-if __name__ == "__main__":  # make manifests
-    import sys
-
-    for name, factories in sorted(registered_paths().items()):
-        if not sys.argv[1:] or name in sys.argv[1:]:
-            print(f"wrote {write_shipped(name, factories)}")

@@ -10,9 +10,8 @@ Nested specs are declared in a parameter model with :func:`SpecOf` and validated
 a factory receives them as :class:`ComponentSpec` objects and builds them when it needs to
 (possibly several times, e.g. one fusion per U-Net level with its own ``channels``).
 
-Example:
-    >>> from lle_core import create
-    >>> fuse = create("fusion", "core.add", channels=8)  # doctest: +SKIP
+Users build components with :func:`lle_core.create` (:mod:`lle_core.factory`, which adds
+shipped weights on top of this module).
 """
 
 from __future__ import annotations
@@ -242,45 +241,6 @@ def SpecOf(kind: str) -> Any:
         PlainValidator(_nested_validator(kind), json_schema_input_type=Any),
         PlainSerializer(lambda s: s.to_dict(), return_type=dict),
     ]
-
-
-def create(
-    kind: str,
-    name_or_spec: Any,
-    /,
-    *,
-    runtime: Mapping[str, Any] | None = None,
-    pretrained: bool | str = False,
-    **params: Any,
-) -> Any:
-    """Validate a spec and build the component.
-
-    Args:
-        kind: Registry kind (``"model"``, ``"fusion"``, ...).
-        name_or_spec: Name, mapping with ``type``, YAML/JSON file path or :class:`ComponentSpec`.
-        runtime: Keyword arguments passed to the factory unvalidated (e.g. ``channels`` for
-            fusion ops, ``model`` for trainers).
-        pretrained: Models only: ``True`` loads the model's shipped weights (its first
-            registered weight set, see :mod:`lle_core.weights` and ``lle weights``), a string
-            names the set (``"neid.lol"``). The file's SHA-256 is checked first. Parameters
-            may only change inference options of the trained architecture.
-        **params: Parameters overriding those of the spec (validated).
-
-    Returns:
-        The built component (for ``pretrained``: in eval mode with the weights loaded).
-
-    Raises:
-        WeightsError: ``pretrained`` for a model without shipped weights, a checksum
-            mismatch, or parameters that change the trained architecture.
-    """
-    spec = parse_spec(kind, name_or_spec, overrides=params)
-    if pretrained:
-        if kind != "model":
-            raise ConfigError([("pretrained", f"only models have pretrained weights, not {kind}")])
-        from lle_core.weights import load_pretrained
-
-        return load_pretrained(spec, pretrained)
-    return spec.build(**dict(runtime or {}))
 
 
 def build_component(kind: str, value: Any, **runtime: Any) -> Any:

@@ -250,7 +250,7 @@ def compare_inference(
     for case in todo:
         payload = {"case": asdict(case), "height": height, "width": width,
                    "repeats": repeats, "warmup": warmup, "threads": threads}
-        result = run_isolated("case", payload, timeout=timeout)
+        result = run_isolated("case", payload, timeout=timeout, module=__name__)
         rows.append({"label": case.label, "mode": case.mode, **asdict(case), "width": width,
                      "height": height, "repeats": repeats, "warmup": warmup, **result})
     add_ratios(rows, baselines)
@@ -379,3 +379,15 @@ __all__ = [
     "print_comparison",
     "run_cli",
 ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m lle_core.bench.compare case JSON``: one case, its figures as JSON on stdout."""
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] != ["case"]:
+        raise SystemExit(f"unknown task {args[:1]!r}; this module runs 'case'")
+    print(json.dumps(measure_case(json.loads(args[1]))))
+
+
+if __name__ == "__main__":
+    main()

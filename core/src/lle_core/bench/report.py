@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from lle_core.bench.quality import EntryResult
 from lle_core.files import atomic_write
 
-if TYPE_CHECKING:
-    from lle_core.bench.runner import BenchReport
+
+@dataclass
+class BenchReport:
+    """Everything a bench run measured (see :func:`run_bench`)."""
+
+    config: dict[str, Any]
+    machine: dict[str, Any]
+    entries: list[EntryResult] = field(default_factory=list)
+    baselines: list[Any] = field(default_factory=list)
+    speed: list[dict[str, Any]] = field(default_factory=list)
+    grid: str | None = None
+    seconds: float = 0.0
 
 
 def _f(value: Any, digits: int = 2) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import platform
 import time
 import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +21,8 @@ from lle_core.bench.quality import (
     stage_config,
     train_entry,
 )
+from lle_core.bench.report import BenchReport, print_report, write_json, write_markdown
 from lle_core.bench.speed import run_isolated
-
-
-@dataclass
-class BenchReport:
-    """Everything a bench run measured (see :func:`run_bench`)."""
-
-    config: dict[str, Any]
-    machine: dict[str, Any]
-    entries: list[EntryResult] = field(default_factory=list)
-    baselines: list[Any] = field(default_factory=list)
-    speed: list[dict[str, Any]] = field(default_factory=list)
-    grid: str | None = None
-    seconds: float = 0.0
 
 
 def machine_info() -> dict[str, Any]:
@@ -187,8 +174,6 @@ def run_bench(
     progress: bool = True,
 ) -> BenchReport:
     """Run the benchmark and write ``report.json`` and ``report.md`` into ``out``."""
-    from lle_core.bench.report import print_report, write_json, write_markdown
-
     console = Console()
     folder = Path(out or cfg.out)
     folder.mkdir(parents=True, exist_ok=True)

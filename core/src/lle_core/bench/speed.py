@@ -166,10 +166,16 @@ def measure_all(payload: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_isolated(task: str, payload: dict[str, Any], timeout: float = 1800) -> dict[str, Any]:
-    """Run one measurement in a fresh interpreter; errors come back as ``{"error": ...}``."""
+def run_isolated(
+    task: str, payload: dict[str, Any], timeout: float = 1800, *, module: str = __name__
+) -> dict[str, Any]:
+    """Run one measurement in a fresh interpreter; errors come back as ``{"error": ...}``.
+
+    ``python -m <module> TASK JSON`` runs it: this module's :func:`main` by default, or
+    another bench module's own ``main`` (:mod:`lle_core.bench.compare`).
+    """
     proc = subprocess.run(
-        [sys.executable, "-m", "lle_core.bench.speed", task, json.dumps(payload)],
+        [sys.executable, "-m", module, task, json.dumps(payload)],
         capture_output=True, text=True, timeout=timeout, check=False,
         env={**os.environ, "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1")},
     )
@@ -193,10 +199,6 @@ def main(argv: list[str] | None = None) -> None:
         out = {"gflops_per_mpix": (measure_flops(payload["spec"]) or 0.0) / 1e9}
     elif task == "train_step":
         out = measure_train_step(payload["run"], payload["repeats"])
-    elif task == "case":  # one configuration of lle_core.bench.compare
-        from lle_core.bench.compare import measure_case
-
-        out = measure_case(payload)
     else:
         raise SystemExit(f"unknown task {task!r}")
     print(json.dumps(out))

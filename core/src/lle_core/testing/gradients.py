@@ -27,6 +27,7 @@ from torch import Tensor, nn
 from lle_core.interfaces import Enhancer, Trainer
 from lle_core.registry import Entry, registries
 from lle_core.spec import parse_spec
+from lle_core.testing.examples import build_example, trainer_loss
 from lle_core.testing.strategies import make_image
 
 #: Smallest per-channel output std at init, relative to the input's (a dead network's output
@@ -153,8 +154,6 @@ def declared_trainer(model_name: str) -> Entry | None:
 
 
 def _build_trainer(entry: Entry, model: nn.Module) -> Trainer:
-    from lle_core.testing.checks import build_example, trainer_loss
-
     built = build_example(entry, model=model, loss=trainer_loss(entry))
     if not isinstance(built, Trainer):
         raise AssertionError(f"trainer {entry.name!r} built a {type(built).__name__}")
