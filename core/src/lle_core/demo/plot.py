@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
+
+from lle_core.files import atomic_write
 
 Series = tuple[str, Sequence[tuple[float, float]], tuple[int, int, int]]
 
@@ -69,76 +74,106 @@ def line_chart(
     Returns:
         The written path.
     """
-    width, height = size
-    left, right, top, bottom = 64, 16, 28, 40
     img = Image.new("RGB", size, _BG)
     draw = ImageDraw.Draw(img)
     font = ImageFont.load_default()
-    points = [(x, y) for _, pts, _ in series for x, y in pts if math.isfinite(y)]
-    if log_y:
-        points = [(x, y) for x, y in points if y > 0]
+    frame = _Frame.fit(series, size, log_y)
+    _draw_axes(draw, font, frame, size[1], title, xlabel, ylabel)
+    _draw_series(draw, font, frame, series)
+    buffer = io.BytesIO()
+    img.save(buffer, format="PNG")
+    return atomic_write(path, buffer.getvalue())
 
-    def ty(y: float) -> float:
-        return math.log10(y) if log_y else y
 
-    if points:
-        x0, x1 = min(p[0] for p in points), max(p[0] for p in points)
-        y0, y1 = min(ty(p[1]) for p in points), max(ty(p[1]) for p in points)
-    else:
-        x0, x1, y0, y1 = 0.0, 1.0, 0.0, 1.0
-    if x1 == x0:
-        x1 = x0 + 1
-    if y1 == y0:
-        y0, y1 = y0 - 0.5, y1 + 0.5
-    pad = 0.05 * (y1 - y0)
-    y0, y1 = y0 - pad, y1 + pad
-    pw, ph = width - left - right, height - top - bottom
+@dataclass(frozen=True)
+class _Frame:
+    """The plot area in pixels and the data ranges it shows (``y`` as log10 with ``log_y``)."""
 
-    def px(x: float) -> float:
-        return left + (x - x0) / (x1 - x0) * pw
+    left: int
+    top: int
+    pw: int
+    ph: int
+    x0: float
+    x1: float
+    y0: float
+    y1: float
+    log_y: bool
 
-    def py(y: float) -> float:
-        return top + (1 - (ty(y) - y0) / (y1 - y0)) * ph
+    @classmethod
+    def fit(cls, series: Sequence[Series], size: tuple[int, int], log_y: bool) -> _Frame:
+        """The frame of ``size`` whose ranges hold every finite point (5 % margin in y)."""
+        width, height = size
+        left, right, top, bottom = 64, 16, 28, 40
+        points = [(x, y) for _, pts, _ in series for x, y in pts if math.isfinite(y)]
+        if log_y:
+            points = [(x, math.log10(y)) for x, y in points if y > 0]
+        if points:
+            x0, x1 = min(p[0] for p in points), max(p[0] for p in points)
+            y0, y1 = min(p[1] for p in points), max(p[1] for p in points)
+        else:
+            x0, x1, y0, y1 = 0.0, 1.0, 0.0, 1.0
+        if x1 == x0:
+            x1 = x0 + 1
+        if y1 == y0:
+            y0, y1 = y0 - 0.5, y1 + 0.5
+        pad = 0.05 * (y1 - y0)
+        return cls(left, top, width - left - right, height - top - bottom,
+                   x0, x1, y0 - pad, y1 + pad, log_y)
 
-    for t in _nice_ticks(y0, y1):
-        yv = 10**t if log_y else t
-        yy = top + (1 - (t - y0) / (y1 - y0)) * ph
-        draw.line([(left, yy), (left + pw, yy)], fill=_GRID)
-        draw.text((4, yy - 6), _label(yv), fill=_AXIS, font=font)
-    for t in _nice_ticks(x0, x1):
-        xx = px(t)
-        draw.line([(xx, top), (xx, top + ph)], fill=_GRID)
-        draw.text((xx - 8, top + ph + 4), _label(t), fill=_AXIS, font=font)
-    draw.rectangle([left, top, left + pw, top + ph], outline=_AXIS)
+    def px(self, x: float) -> float:
+        """Pixel column of data ``x``."""
+        return self.left + (x - self.x0) / (self.x1 - self.x0) * self.pw
+
+    def py_axis(self, t: float) -> float:
+        """Pixel row of ``t`` on the (possibly log10) y axis."""
+        return self.top + (1 - (t - self.y0) / (self.y1 - self.y0)) * self.ph
+
+    def py(self, y: float) -> float:
+        """Pixel row of data ``y``."""
+        return self.py_axis(math.log10(y) if self.log_y else y)
+
+
+def _draw_axes(
+    draw: ImageDraw.ImageDraw, font: Any, f: _Frame, height: int,
+    title: str, xlabel: str, ylabel: str,
+) -> None:
+    """Grid lines with tick labels, the frame, the title and the axis labels."""
+    for t in _nice_ticks(f.y0, f.y1):
+        yy = f.py_axis(t)
+        draw.line([(f.left, yy), (f.left + f.pw, yy)], fill=_GRID)
+        draw.text((4, yy - 6), _label(10**t if f.log_y else t), fill=_AXIS, font=font)
+    for t in _nice_ticks(f.x0, f.x1):
+        xx = f.px(t)
+        draw.line([(xx, f.top), (xx, f.top + f.ph)], fill=_GRID)
+        draw.text((xx - 8, f.top + f.ph + 4), _label(t), fill=_AXIS, font=font)
+    draw.rectangle([f.left, f.top, f.left + f.pw, f.top + f.ph], outline=_AXIS)
     if title:
-        draw.text((left, 8), title, fill=_AXIS, font=font)
+        draw.text((f.left, 8), title, fill=_AXIS, font=font)
     if xlabel:
-        draw.text((left + pw // 2 - 3 * len(xlabel), height - 16), xlabel, fill=_AXIS, font=font)
+        draw.text((f.left + f.pw // 2 - 3 * len(xlabel), height - 16), xlabel, fill=_AXIS,
+                  font=font)
     if ylabel:
-        draw.text((4, top - 22 if top > 22 else 2), ylabel, fill=_AXIS, font=font)
-    legend_y = top + 6
+        draw.text((4, f.top - 22 if f.top > 22 else 2), ylabel, fill=_AXIS, font=font)
+
+
+def _draw_series(
+    draw: ImageDraw.ImageDraw, font: Any, f: _Frame, series: Sequence[Series]
+) -> None:
+    """Each series as a line (a dot for one point) and its legend entry."""
+    legend_y = f.top + 6
     for label, pts, colour in series:
-        good = [(px(x), py(y)) for x, y in pts if math.isfinite(y) and (y > 0 or not log_y)]
+        good = [(f.px(x), f.py(y)) for x, y in pts if math.isfinite(y) and (y > 0 or not f.log_y)]
         if len(good) >= 2:
             draw.line(good, fill=colour, width=2)
         elif len(good) == 1:
             gx, gy = good[0]
             draw.ellipse([gx - 3, gy - 3, gx + 3, gy + 3], fill=colour)
         if good:
-            draw.line(
-                [(left + pw - 120, legend_y + 6), (left + pw - 100, legend_y + 6)],
-                fill=colour,
-                width=2,
-            )
-            draw.text((left + pw - 96, legend_y), label, fill=_AXIS, font=font)
+            right = f.left + f.pw
+            draw.line([(right - 120, legend_y + 6), (right - 100, legend_y + 6)], fill=colour,
+                      width=2)
+            draw.text((right - 96, legend_y), label, fill=_AXIS, font=font)
             legend_y += 14
-    import io
-
-    from lle_core.files import atomic_write
-
-    buffer = io.BytesIO()
-    img.save(buffer, format="PNG")
-    return atomic_write(path, buffer.getvalue())
 
 
 def smooth(values: Sequence[float], factor: float = 0.9) -> list[float]:

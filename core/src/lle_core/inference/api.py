@@ -204,8 +204,7 @@ def enhance(
         tile: ``"auto"`` (default; tile when over the budget), ``"off"`` or ``0``, or a
             positive tile side in input pixels (:func:`lle_core.options.tile_option`).
         overlap: Pixels shared by neighbouring tiles (default ``2·receptive_field + ramp``).
-        max_memory_mb: Budget for one forward pass (default 1024 MiB or
-            ``LLE_MAX_MEMORY_MB``).
+        max_memory_mb: Budget of one forward pass (default 1024 MiB or ``LLE_MAX_MEMORY_MB``).
         dtype: ``torch.bfloat16``/``"bfloat16"`` to run under autocast (only if the model
             lists it in ``capabilities.dtypes``); ``None`` for float32.
         progress: ``progress(done, total)`` called after each tile.
@@ -242,24 +241,47 @@ def enhance(
     run = fast_model(net, caps, dev, plain=plain)
     x, squeeze = as_batch(image_or_batch)
     x = x.to(dev)
-    with torch.no_grad(), autocast_context(dev, run_dtype):
-        plan = plan_tiling(
-            net,
-            x,
-            caps,
-            tile=tile,
-            overlap=overlap,
-            max_memory_mb=max_memory_mb,
-            dtype=run_dtype,
-        )
-        if plan is None:
-            y = forward_padded(run, x, caps).float()
-            if progress is not None:
-                progress(1, 1)
-        else:
-            y = tiled_forward(run, x, caps, plan, progress=progress)
+    y = _forward(net, run, x, caps, dtype=run_dtype, tile=tile, overlap=overlap,
+                 max_memory_mb=max_memory_mb, progress=progress)
+    y = _finite_output(y, x, name)
+    return y[0] if squeeze else y
+
+
+def _forward(
+    net: nn.Module,
+    run: nn.Module,
+    x: Tensor,
+    caps: Capabilities,
+    *,
+    dtype: torch.dtype | None,
+    tile: TileArg,
+    overlap: int | None,
+    max_memory_mb: float | None,
+    progress: Callable[[int, int], None] | None,
+) -> Tensor:
+    """``run`` on ``x`` ``(B, 3, H, W)``: padded whole, or in tiles (:func:`plan_tiling`).
+
+    Under ``no_grad`` and autocast to ``dtype``; returns float32 ``(B, 3, sH, sW)``.
+    """
+    with torch.no_grad(), autocast_context(x.device, dtype):
+        plan = plan_tiling(net, x, caps, tile=tile, overlap=overlap,
+                           max_memory_mb=max_memory_mb, dtype=dtype)
+        if plan is not None:
+            return tiled_forward(run, x, caps, plan, progress=progress)
+        y = forward_padded(run, x, caps).float()
+    if progress is not None:
+        progress(1, 1)
+    return y
+
+
+def _finite_output(y: Tensor, x: Tensor, name: str) -> Tensor:
+    """``y`` clamped to ``[0, 1]``, never ``x``'s storage (core.identity returns its input).
+
+    Raises:
+        TensorError: ``y`` holds NaN or infinite values (counted in the message).
+    """
     if y.untyped_storage().data_ptr() == x.untyped_storage().data_ptr():
-        y = y.clone()  # the input is not copied when in range: never return it (core.identity)
+        y = y.clone()
     lo, hi = torch.aminmax(y)  # one pass; NaN/Inf show in the extremes
     bad = 0 if math.isfinite(float(lo)) and math.isfinite(float(hi)) else int(
         (~torch.isfinite(y)).sum()
@@ -269,5 +291,4 @@ def enhance(
             f"model {name} produced {bad} NaN or infinite value(s) in its output of shape "
             f"{tuple(y.shape)} (from a finite input); try float32 (no --dtype) or other weights"
         )
-    y = y.clamp_(0.0, 1.0)
-    return y[0] if squeeze else y
+    return y.clamp_(0.0, 1.0)
