@@ -81,3 +81,19 @@ def test_export_prints_no_tracer_warnings(
     out, err = capfd.readouterr()
     assert out == "" and "Warning" not in err
     assert (tmp_path / "a.onnx").stat().st_size > 0
+
+
+def test_enhance_progress_bar_uses_rich_columns_only() -> None:
+    """The images-per-second column was a hand-written copy of rich's TaskProgressColumn."""
+    import io
+
+    from rich.console import Console
+
+    from lle_core.cli.enhance_cmd import _ProgressBar
+
+    bar = _ProgressBar(Console(file=io.StringIO()), "core.gamma", 3)
+    assert all(type(c).__module__ == "rich.progress" for c in bar.bar.columns)
+    from rich.progress import TaskProgressColumn
+
+    speed = [c for c in bar.bar.columns if isinstance(c, TaskProgressColumn)]
+    assert speed and speed[0].show_speed

@@ -35,7 +35,6 @@ _BASELINE_CAPS = Capabilities(
 _GLOBAL_CAPS = Capabilities(
     needs_weights=False, needs_ground_truth=False, receptive_field=0, tiling="whole"
 )
-_LUMA = (0.299, 0.587, 0.114)
 _RATIO_EPS = 1e-4
 
 
@@ -43,8 +42,9 @@ def _luminance(x: Tensor, channel: Channel) -> Tensor:
     """``(B, 3, H, W)`` -> ``(B, 1, H, W)`` V (max) or Y (BT.601 luma)."""
     if channel == "v":
         return x.amax(dim=1, keepdim=True)
-    w = torch.tensor(_LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-    return (x * w).sum(dim=1, keepdim=True)
+    from kornia.color import rgb_to_grayscale  # BT.601 weights by default; lazy import
+
+    return rgb_to_grayscale(x)
 
 
 def _replace_luminance(x: Tensor, old: Tensor, new: Tensor, channel: Channel) -> Tensor:

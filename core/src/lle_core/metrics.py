@@ -34,7 +34,6 @@ from lle_core.interfaces import Metric
 from lle_core.losses.ssim import ssim
 from lle_core.registry import Params
 
-_GRAY = (0.299, 0.587, 0.114)
 _MSE_FLOOR = 1e-10
 
 
@@ -57,9 +56,10 @@ def gt_mean_align(pred: Tensor, target: Tensor, eps: float = 1e-8) -> Tensor:
     Returns:
         ``clamp(pred · mean(gray(target)) / mean(gray(pred)), 0, 1)``, per image.
     """
-    w = torch.tensor(_GRAY, dtype=pred.dtype, device=pred.device).view(1, 3, 1, 1)
-    mean_pred = (pred * w).sum(dim=1).flatten(1).mean(dim=1)
-    mean_target = (target * w).sum(dim=1).flatten(1).mean(dim=1)
+    from kornia.color import rgb_to_grayscale  # BT.601 weights by default; lazy import
+
+    mean_pred = rgb_to_grayscale(pred).flatten(1).mean(dim=1)
+    mean_target = rgb_to_grayscale(target).flatten(1).mean(dim=1)
     scale = mean_target / mean_pred.clamp_min(eps)
     return (pred * scale.view(-1, 1, 1, 1)).clamp(0.0, 1.0)
 

@@ -261,6 +261,7 @@ class _ProgressBar:
             BarColumn,
             MofNCompleteColumn,
             Progress,
+            TaskProgressColumn,
             TextColumn,
             TimeRemainingColumn,
         )
@@ -268,7 +269,8 @@ class _ProgressBar:
         self.name = name
         self.bar = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            _rate_column(), TimeRemainingColumn(), console=console, transient=False,
+            TaskProgressColumn(show_speed=True), TimeRemainingColumn(), console=console,
+            transient=False,
         )
         self.files = self.bar.add_task(f"enhancing with {name}", total=total)
         self.tiles = self.bar.add_task("tiles", total=1, visible=False)
@@ -290,19 +292,6 @@ class _ProgressBar:
                 self.tiles, completed=p.tiles_done, total=p.tiles_total,
                 visible=p.tiles_done < p.tiles_total,
             )
-
-
-def _rate_column() -> Any:
-    """A rich progress column showing images per second."""
-    from rich.progress import ProgressColumn
-    from rich.text import Text
-
-    class RateColumn(ProgressColumn):
-        def render(self, task: Any) -> Text:
-            speed = task.finished_speed or task.speed
-            return Text(f"{speed:.2f} img/s" if speed else "- img/s", style="progress.data.speed")
-
-    return RateColumn()
 
 
 def run_enhance(args: argparse.Namespace) -> int:

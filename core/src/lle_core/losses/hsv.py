@@ -1,13 +1,15 @@
 """HSV conversion and circular hue distance that are safe to differentiate.
 
-Hue convention: ``[0, 1)`` (as TensorFlow and scikit-image; multiply by 360 for degrees,
-by 2π for kornia's radians). Hue is undefined for grey pixels (``max = min``); there the
-formula's numerator is 0 and ``eps`` in the denominator makes hue 0 with finite gradients.
-Saturation uses ``eps`` too, so all-black pixels give ``S = 0`` with finite gradients.
-Gradients on grey/black pixels are bounded by about ``1/eps`` (1e6 for the default).
+The conversion is ``kornia.color.rgb_to_hsv`` with its hue rescaled from radians
+``[0, 2π)`` to ``[0, 1)`` (as TensorFlow and scikit-image; multiply by 360 for degrees).
+Hue is undefined for grey pixels (``max = min``): kornia gives them hue 0 with finite
+gradients. Saturation is ``(max − min) / (max + eps)`` (``S = 0`` for black pixels, finite
+gradients).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor
@@ -23,7 +25,7 @@ def rgb_to_hsv(x: Tensor, eps: float = 1e-6) -> Tensor:
 
     Args:
         x: ``(..., 3, H, W)`` RGB, e.g. ``(B, 3, H, W)``.
-        eps: Added to ``max − min`` (hue) and ``max`` (saturation); must be > 0.
+        eps: Added to ``max`` in the saturation's denominator; must be > 0.
 
     Returns:
         ``(..., 3, H, W)``: hue in ``[0, 1)``, saturation and value in ``[0, 1]``; finite, with
@@ -33,18 +35,11 @@ def rgb_to_hsv(x: Tensor, eps: float = 1e-6) -> Tensor:
         raise ShapeError(f"rgb_to_hsv expects (..., 3, H, W), got {tuple(x.shape)}")
     if eps <= 0:
         raise ValueError(f"eps must be > 0, got {eps}")
-    x = x.clamp(0.0, 1.0)
-    r, g, b = x.unbind(dim=-3)
-    v, argmax = x.max(dim=-3)
-    delta = v - x.min(dim=-3).values
-    denom = delta + eps
-    h_r = torch.remainder((g - b) / denom, 6.0)
-    h_g = (b - r) / denom + 2.0
-    h_b = (r - g) / denom + 4.0
-    h = torch.where(argmax == 0, h_r, torch.where(argmax == 1, h_g, h_b)) / 6.0
-    h = torch.remainder(h, 1.0)
-    h = torch.where(h >= 1.0, h - 1.0, h)  # float rounding of remainder can give exactly 1
-    s = delta / (v + eps)
+    from kornia.color import rgb_to_hsv as kornia_rgb_to_hsv  # lazy: kornia imports slowly
+
+    h, s, v = kornia_rgb_to_hsv(x.clamp(0.0, 1.0), eps=eps).unbind(dim=-3)
+    h = h / (2 * math.pi)
+    h = torch.where(h >= 1.0, h - 1.0, h)  # float rounding can give exactly 2π
     return torch.stack([h, s, v], dim=-3)
 
 

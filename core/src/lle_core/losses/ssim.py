@@ -23,6 +23,10 @@ With valid windows the coarsest scale is ``⌊H / 16⌋`` and must hold a window
 for 5 scales. Smaller images raise :class:`ShapeError` unless ``on_small="fewer_scales"``,
 which drops the coarsest scales and renormalises the remaining exponents to sum to 1.
 
+The window and the filtering are kornia's (``kornia.filters.get_gaussian_kernel1d``,
+``kornia.filters.filter2d_separable``); the SSIM formula, the contrast-structure map and the
+per-image reduction are ours (docs/components.md says why ``kornia.metrics.ssim`` is not used).
+
 Note: ``kornia.losses.MS_SSIMLoss`` is a different quantity (MS-SSIM mixed with a Gaussian L1
 term and a compensation factor), so it is not used here.
 """
@@ -58,21 +62,28 @@ _POWER_FLOOR = 1e-8
 
 def gaussian_window(size: int = 11, sigma: float = 1.5, *, dtype: torch.dtype = torch.float32,
                     device: torch.device | str | None = None) -> Tensor:
-    """Normalised 1-D Gaussian of ``size`` taps (the 2-D window is its outer product)."""
+    """Normalised 1-D Gaussian of ``size`` taps (the 2-D window is its outer product).
+
+    ``kornia.filters.get_gaussian_kernel1d``; shape ``(size,)``, sums to 1.
+    """
     if size < 1 or size % 2 == 0:
         raise ValueError(f"the SSIM window size must be odd and positive, got {size}")
-    coords = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
-    g = torch.exp(-(coords**2) / (2 * sigma**2))
-    return (g / g.sum()).to(dtype=dtype, device=device)
+    from kornia.filters import get_gaussian_kernel1d  # lazy: kornia imports slowly
+
+    # computed in float64 and then cast, so that float32 windows sum to 1 as exactly as possible
+    g = get_gaussian_kernel1d(size, sigma, dtype=torch.float64)[0]
+    return g.to(dtype=dtype, device=device)
 
 
 def _blur(x: Tensor, window: Tensor, padding: Padding) -> Tensor:
-    """Separable depth-wise Gaussian filtering of ``(B, C, H, W)``."""
-    c = x.shape[1]
-    k = window.numel()
-    pad = k // 2 if padding == "same" else 0
-    x = F.conv2d(x, window.view(1, 1, 1, k).expand(c, 1, 1, k), padding=(0, pad), groups=c)
-    return F.conv2d(x, window.view(1, 1, k, 1).expand(c, 1, k, 1), padding=(pad, 0), groups=c)
+    """Separable depth-wise Gaussian filtering of ``(B, C, H, W)`` (``kornia.filters``).
+
+    ``"same"`` pads with zeros (kornia's ``constant`` border), ``"valid"`` does not pad.
+    """
+    from kornia.filters import filter2d_separable
+
+    k = window.view(1, -1)
+    return filter2d_separable(x, k, k, border_type="constant", padding=padding)
 
 
 def ssim_maps(
