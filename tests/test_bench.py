@@ -110,3 +110,31 @@ def test_every_stage_is_validated_before_any_training(folders: dict[str, Path],
     with pytest.raises(ConfigError, match=r"broken stage 1 .*widht"):
         run_bench(cfg, out=tmp_path / "bench", progress=False)
     assert not (tmp_path / "bench" / "runs").exists()  # nothing was trained
+
+
+def test_bench_stages_run_through_the_staged_path_of_train_plan(folders: dict[str, Path],
+                                                                tmp_path: Path) -> None:
+    from lle_core.bench.quality import plan_data, train_entry
+    from lle_core.checkpoint import resolve_weights_path
+    from lle_core.engine.plan import DONE
+
+    small = {"model.base_width": 4, "data.train.crop": 16}
+    cfg = load_bench_config({
+        "entries": [{"label": "two", "stages": [
+            {"config": "core:unet_small", "set": small},
+            {"config": "core:unet_small", "set": small}]}],
+        "data": {"train": str(folders["paired_dir"]), "test": str(folders["test_paired"])},
+        "budget": {"steps": 2}, "set": {"data.batch_size": 2},
+    })
+    out = tmp_path / "bench"
+    plan = plan_data(cfg, out)
+    first = train_entry(cfg.entries[0], cfg, plan, out, progress=False)
+    runs = [Path(s["run_dir"]) for s in first.stages]
+    # train_stages' records: the run folder's checkpoint by the one rule, DONE.json written
+    assert [s["checkpoint"] for s in first.stages] == [str(resolve_weights_path(r)) for r in runs]
+    assert first.checkpoint == first.stages[-1]["checkpoint"]
+    assert all((r / DONE).is_file() for r in runs) and first.steps == 2
+    mtime = (runs[0] / "latest.safetensors").stat().st_mtime_ns
+    again = train_entry(cfg.entries[0], cfg, plan, out, progress=False)  # finished: skipped
+    assert (runs[0] / "latest.safetensors").stat().st_mtime_ns == mtime
+    assert again.steps == first.steps and again.checkpoint == first.checkpoint

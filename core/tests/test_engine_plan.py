@@ -101,3 +101,12 @@ def test_cli_train_plan_with_a_device(tmp_path: Path, capsys: pytest.CaptureFixt
     assert cfg["train"]["device"] == "cpu"
     done = json.loads(next((tmp_path / "runs" / "one").glob(f"*/{DONE}")).read_text())
     assert done["steps"] == 3
+
+
+def test_one_previous_rule_for_plans_and_bench() -> None:
+    from lle_core.engine.plan import PREVIOUS, fill_previous
+
+    filled = fill_previous({"a": f"runs/{PREVIOUS}", "b": 3, "c": PREVIOUS}, "x.safetensors")
+    assert filled == {"a": "runs/x.safetensors", "b": 3, "c": "x.safetensors"}
+    with pytest.raises(ConfigError, match=r"trainer\.stage1_checkpoint"):
+        fill_previous({"trainer.stage1_checkpoint": PREVIOUS}, None)

@@ -10,18 +10,18 @@ to the parameter-free baselines.
 from __future__ import annotations
 
 import copy
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lle_core.bench.config import BenchConfig, EntrySpec, StageSpec
+from lle_core.engine.plan import Stage, fill_previous, train_stages
 from lle_core.errors import ConfigError
 
 #: Dataset types that read a paired folder; their ``root`` is simply re-pointed.
 _PAIRED_TYPES = {"core.paired_folder"}
 _UNPAIRED_TYPES = {"core.unpaired_folder"}
-PREVIOUS = "{previous}"
 
 
 @dataclass
@@ -126,11 +126,7 @@ def stage_config(
     data.setdefault("train", {})
     data["train"].update({"val_every": None, "ckpt_every": None})
     data["out"] = str(out_dir)
-    for key, value in {**overrides, **stage.set}.items():
-        if value == PREVIOUS:
-            if previous is None:
-                raise ConfigError([(key, "'{previous}' used in the first stage of an entry")])
-            value = previous
+    for key, value in fill_previous({**overrides, **stage.set}, previous).items():
         _set_path(data, key, value, source=stage.config)
     return data
 
@@ -159,29 +155,37 @@ def count_parameters(model: Any) -> int:
 def train_entry(
     entry: EntrySpec, cfg: BenchConfig, plan: DataPlan, out: Path, *, progress: bool
 ) -> EntryResult:
-    """Train every stage of an entry; the last stage's checkpoint is the entry's model."""
-    from lle_core.engine import train
+    """Train every stage of an entry; the last stage's checkpoint is the entry's model.
 
-    result = EntryResult(entry.label)
+    The stages run through :func:`lle_core.engine.plan.train_stages`, the staged path of
+    ``lle train-plan`` too (same ``{previous}`` rule, resume and ``DONE.json``).
+    """
     budgets = _split_budget(cfg.budget.model_dump(), [s.share for s in entry.stages])
-    previous: str | None = None
+    stages = []
     for i, (stage, budget) in enumerate(zip(entry.stages, budgets, strict=True)):
         run_dir = out / "runs" / _slug(entry.label) / f"stage{i + 1}"
-        data = stage_config(stage, plan, budget=budget, overrides=cfg.set, previous=previous,
-                            out_dir=run_dir)
-        start = time.perf_counter()
-        run = train(data, out_dir=run_dir, resume="auto", progress=progress)
-        seconds = time.perf_counter() - start
-        checkpoint = run.best_checkpoint or run.latest_checkpoint
-        previous = str(checkpoint) if checkpoint else None
-        result.stages.append({"config": stage.config, "set": {**cfg.set, **stage.set},
-                              "steps": run.steps, "seconds": round(seconds, 1),
-                              "stopped_by": run.stopped_by, "budget": budget,
-                              "checkpoint": previous})
-        result.steps += run.steps
-        result.train_seconds += seconds
-    result.checkpoint = previous
+        stages.append(Stage(stage.config, run_dir,
+                            _config_maker(stage, plan, budget, cfg.set, run_dir),
+                            {"set": {**cfg.set, **stage.set}, "budget": budget}))
+    result = EntryResult(entry.label)
+    result.stages = train_stages(stages, progress=progress)
+    result.steps = sum(int(r["steps"]) for r in result.stages)
+    result.train_seconds = sum(float(r.get("seconds", 0.0)) for r in result.stages)
+    result.checkpoint = result.stages[-1]["checkpoint"] if result.stages else None
     return result
+
+
+def _config_maker(
+    stage: StageSpec, plan: DataPlan, budget: dict[str, Any], overrides: dict[str, Any],
+    run_dir: Path,
+) -> Callable[[str | None], dict[str, Any]]:
+    """``previous -> run config`` of one bench stage (see :func:`stage_config`)."""
+
+    def make(previous: str | None) -> dict[str, Any]:
+        return stage_config(stage, plan, budget=budget, overrides=overrides,
+                            previous=previous, out_dir=run_dir)
+
+    return make
 
 
 def _slug(label: str) -> str:

@@ -31,8 +31,11 @@ previous stage's run folder means by lle's one rule
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +46,8 @@ from lle_core.checkpoint import resolve_weights_path
 from lle_core.errors import ConfigError
 
 DONE = "DONE.json"
+#: Placeholder, in a stage's overrides, for the previous stage's checkpoint.
+PREVIOUS = "{previous}"
 
 
 class _Strict(BaseModel):
@@ -176,12 +181,27 @@ def stage_overrides(
     if device is not None:
         out["train.device"] = device
     for mapping in (plan.set, entry.set, stage.set):
-        for key, value in mapping.items():
-            if isinstance(value, str) and "{previous}" in value:
-                if previous is None:
-                    raise ConfigError([(key, "{previous} in the first stage of an entry")])
-                value = value.replace("{previous}", previous)
-            out[key] = value
+        out.update(fill_previous(mapping, previous))
+    return out
+
+
+def fill_previous(overrides: Mapping[str, Any], previous: str | None) -> dict[str, Any]:
+    """``overrides`` with :data:`PREVIOUS` in a string value replaced by ``previous``.
+
+    The one ``{previous}`` rule of staged training (``lle train-plan`` and ``lle bench``):
+    ``previous`` is the checkpoint the previous stage's run folder means
+    (:func:`lle_core.checkpoint.resolve_weights_path`).
+
+    Raises:
+        ConfigError: ``{previous}`` in the first stage (``previous`` is ``None``); names the key.
+    """
+    out: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if isinstance(value, str) and PREVIOUS in value:
+            if previous is None:
+                raise ConfigError([(key, f"{PREVIOUS} in the first stage of an entry")])
+            value = value.replace(PREVIOUS, previous)
+        out[key] = value
     return out
 
 
@@ -235,7 +255,6 @@ def run_plan(
             (all stages are validated before anything trains).
     """
     from lle_core.engine.config import load_run_config
-    from lle_core.engine.loop import train
 
     plan = plan if isinstance(plan, Plan) else load_plan(plan)
     if total_minutes <= 0:
@@ -264,28 +283,83 @@ def run_plan(
 
     summary: dict[str, Any] = {}
     for entry, stages in jobs:
-        previous: str | None = None
-        records = []
-        for stage, run_dir, minutes in stages:
-            done = run_dir / DONE
-            if done.is_file():
-                record = json.loads(done.read_text(encoding="utf-8"))
-            else:
-                cfg = load_run_config(stage.config, overrides=stage_overrides(
-                    plan, entry, stage, minutes=minutes, previous=previous, device=device,
-                    recipe_train=_recipe_train(plan, stage)))
-                result = train(cfg, out_dir=run_dir, resume="auto", progress=progress)
-                record = {
-                    "config": stage.config, "steps": result.steps, "epochs": result.epochs,
-                    "stopped_by": result.stopped_by, "best_metric": result.best_metric,
-                    "minutes_budget": round(minutes, 3),
-                }
-                if result.stopped_by != "minutes":  # the recipe's own budget is spent
-                    _write_json_atomic(done, record)
-            previous = str(resolve_weights_path(run_dir))
-            records.append({**record, "run_dir": str(run_dir)})
-        summary[entry.label] = {"checkpoint": previous, "stages": records}
+        runs = [
+            Stage(stage.config, run_dir, functools.partial(
+                _plan_stage_config, plan, entry, stage, minutes, device),
+                {"minutes_budget": round(minutes, 3)})
+            for stage, run_dir, minutes in stages
+        ]
+        records = train_stages(runs, progress=progress)
+        summary[entry.label] = {"checkpoint": records[-1]["checkpoint"], "stages": records}
     return summary
+
+
+def _plan_stage_config(
+    plan: Plan, entry: PlanEntry, stage: PlanStage, minutes: float, device: str | None,
+    previous: str | None,
+) -> Any:
+    from lle_core.engine.config import load_run_config
+
+    return load_run_config(stage.config, overrides=stage_overrides(
+        plan, entry, stage, minutes=minutes, previous=previous, device=device,
+        recipe_train=_recipe_train(plan, stage)))
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One run of a staged training (see :func:`train_stages`).
+
+    Attributes:
+        config: The stage's recipe or config file (recorded).
+        run_dir: Its run folder.
+        make_config: ``make_config(previous) -> run config`` (a mapping or a
+            :class:`~lle_core.engine.config.RunConfig`), given the previous stage's checkpoint
+            (``None`` for the first stage); apply :func:`fill_previous` to the overrides.
+        record: Extra facts stored in the stage's record (``minutes_budget``...).
+    """
+
+    config: str
+    run_dir: Path
+    make_config: Callable[[str | None], Any]
+    record: Mapping[str, Any] = field(default_factory=dict)
+
+
+def train_stages(stages: Sequence[Stage], *, progress: bool = True) -> list[dict[str, Any]]:
+    """Train stages in order, each from the previous one's checkpoint: the one staged path.
+
+    Used by ``lle train-plan`` (:func:`run_plan`) and ``lle bench``. A stage resumes its
+    ``latest`` checkpoint (exact resume) and writes ``DONE.json`` once its run's own budget
+    is spent (not when a minutes cap stopped it), so a finished stage is skipped next time.
+    The checkpoint handed on is the one its run folder means
+    (:func:`lle_core.checkpoint.resolve_weights_path`: best, else latest).
+
+    Returns:
+        One record per stage: ``config``, ``steps``, ``epochs``, ``stopped_by``,
+        ``best_metric``, ``seconds``, the stage's extra ``record``, ``run_dir`` and
+        ``checkpoint``.
+    """
+    from lle_core.engine.loop import train
+
+    previous: str | None = None
+    records: list[dict[str, Any]] = []
+    for stage in stages:
+        done = stage.run_dir / DONE
+        if done.is_file():
+            record = json.loads(done.read_text(encoding="utf-8"))
+        else:
+            cfg = stage.make_config(previous)
+            start = time.perf_counter()
+            result = train(cfg, out_dir=stage.run_dir, resume="auto", progress=progress)
+            record = {
+                "config": stage.config, "steps": result.steps, "epochs": result.epochs,
+                "stopped_by": result.stopped_by, "best_metric": result.best_metric,
+                "seconds": round(time.perf_counter() - start, 1), **stage.record,
+            }
+            if result.stopped_by != "minutes":  # the run's own budget is spent
+                _write_json_atomic(done, record)
+        previous = str(resolve_weights_path(stage.run_dir))
+        records.append({**record, "run_dir": str(stage.run_dir), "checkpoint": previous})
+    return records
 
 
 def _write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
