@@ -15,10 +15,10 @@ import torch
 from safetensors.torch import save_file
 
 from lle_core import checkpoint as ckpt
-from lle_core.engine.toys import toy_components
 from lle_core.errors import CheckpointError, WeightsError
 from lle_core.factory import create
 from lle_core.spec import parse_spec
+from lle_core.testing.toys import toy_components
 
 
 @pytest.fixture(autouse=True)
@@ -147,7 +147,7 @@ def test_crash_mid_write_keeps_the_previous_checkpoint(tmp_path: Path, monkeypat
 CHILD = textwrap.dedent("""
     import sys, torch
     from lle_core import checkpoint as ckpt
-    from lle_core.engine.toys import register_toys
+    from lle_core.testing.toys import register_toys
     from lle_core.factory import create
     register_toys()
     model = create("model", {"type": "toy.cnn", "width": 2048})

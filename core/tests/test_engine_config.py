@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from lle_core.engine.config import load_run_config, validate_run_config
-from lle_core.engine.toys import toy_components
 from lle_core.errors import ConfigError
+from lle_core.testing.toys import toy_components
 
 
 @pytest.fixture(autouse=True)

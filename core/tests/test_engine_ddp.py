@@ -14,13 +14,13 @@ import torch
 
 from lle_core import checkpoint as ckpt
 from lle_core.engine import train
-from lle_core.engine.toys import toy_components
+from lle_core.testing.toys import toy_components
 
 SCRIPT = textwrap.dedent("""
     import json, os, sys
     from pathlib import Path
     from lle_core.engine import train
-    from lle_core.engine.toys import register_toys
+    from lle_core.testing.toys import register_toys
 
     register_toys()
     cfg = json.loads(sys.argv[1])

@@ -11,10 +11,10 @@ import torch
 
 from lle_core.engine import load_model, train
 from lle_core.engine.loop import build_loss
-from lle_core.engine.toys import toy_components
 from lle_core.engine.trainers import SupervisedTrainer
 from lle_core.errors import ConfigError
 from lle_core.registry import Entry, registries
+from lle_core.testing.toys import toy_components
 
 
 @pytest.fixture(autouse=True)
@@ -233,8 +233,8 @@ def test_single_term_is_wrapped_to_total_and_logs():
 
 
 def test_amp_refused_when_model_does_not_declare_the_dtype(tmp_path: Path):
-    from lle_core.engine.toys import ToyCNN, ToyCNNParams
     from lle_core.registry import Capabilities
+    from lle_core.testing.toys import ToyCNN, ToyCNNParams
 
     class Fp32Only(ToyCNN):
         default_capabilities = Capabilities(multiple_of=4, dtypes=("float32",))

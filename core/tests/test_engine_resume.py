@@ -9,8 +9,8 @@ import torch
 
 from lle_core import checkpoint as ckpt
 from lle_core.engine import train
-from lle_core.engine.toys import toy_components
 from lle_core.errors import CheckpointError
+from lle_core.testing.toys import toy_components
 
 
 @pytest.fixture(autouse=True)

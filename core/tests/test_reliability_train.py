@@ -23,8 +23,8 @@ from lle_core import files
 from lle_core.cli.main import main
 from lle_core.engine import train
 from lle_core.engine.loop import _TrainingLoop
-from lle_core.engine.toys import toy_components
 from lle_core.files import FolderBusyError, FolderLock
+from lle_core.testing.toys import toy_components
 
 
 @pytest.fixture(autouse=True)
@@ -145,7 +145,7 @@ def test_full_disk_in_train_is_one_line_and_keeps_the_last_checkpoint(tmp_path, 
 CHILD = textwrap.dedent("""
     import sys, torch
     from lle_core import checkpoint as ckpt
-    from lle_core.engine.toys import register_toys
+    from lle_core.testing.toys import register_toys
     from lle_core.factory import create
     register_toys()
     model = create("model", {"type": "toy.cnn", "width": 512})

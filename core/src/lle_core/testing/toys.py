@@ -1,4 +1,4 @@
-"""Tiny components for tests, docs and debugging the engine (not registered by default).
+"""Tiny components for engine tests, docs and debugging (not registered by default).
 
 :func:`toy_components` registers, for the duration of a ``with`` block, a two-layer residual
 CNN (``toy.cnn``), an in-memory synthetic paired/unpaired dataset (``toy.pairs``) and two L1
