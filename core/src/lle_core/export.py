@@ -30,9 +30,10 @@ import torch
 from torch import Tensor, nn
 
 from lle_core.checkpoint import mark_weights
-from lle_core.errors import ConfigError
+from lle_core.errors import ConfigError, ShapeError
 from lle_core.files import atomic_write
 from lle_core.global_ops import has_global_ops
+from lle_core.inference.memory import FALLBACK_BYTES_PER_PIXEL, measure_bytes_per_pixel
 from lle_core.inference.padding import model_capabilities
 from lle_core.registry import Capabilities
 
@@ -121,7 +122,14 @@ def export_onnx(model: nn.Module, path: str | Path, *, opset: int = OPSET) -> Pa
     entry.key, entry.value = "lle.model", name
     entry = proto.metadata_props.add()
     entry.key, entry.value = "lle.global", "1" if has_global_ops(model) else "0"
+    entry = proto.metadata_props.add()  # the torch model's live bytes per pixel (tiling)
+    entry.key, entry.value = "lle.bytes_per_pixel", f"{measure_bytes_per_pixel(model, caps):.1f}"
     return atomic_write(path, proto.SerializeToString())
+
+
+#: ONNX Runtime's peak memory per pixel over the torch model's live bytes per pixel: its arena
+#: keeps whole activation buffers (docs/reliability.md, "Bounded memory").
+ORT_MEMORY_FACTOR = 2.0
 
 
 class OnnxEnhancer(nn.Module):
@@ -139,19 +147,32 @@ class OnnxEnhancer(nn.Module):
         import onnxruntime as ort
 
         path = Path(path)
+        self.path = path
         if not path.is_file():
             raise ConfigError([("onnx", f"{path}: no such ONNX file")])
-        meta = {p.key: p.value for p in onnx.load(str(path), load_external_data=False)
-                .metadata_props}
-        caps = Capabilities(**json.loads(meta["lle.capabilities"])) if (
-            "lle.capabilities" in meta) else Capabilities()
+        try:  # empty, text or damaged files: the user's file, named, not "a bug in lle"
+            proto = onnx.load(str(path), load_external_data=False)
+            meta = {p.key: p.value for p in proto.metadata_props}
+            caps = Capabilities(**json.loads(meta["lle.capabilities"])) if (
+                "lle.capabilities" in meta) else Capabilities()
+            self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        except Exception as err:  # onnx and onnxruntime raise many types for a bad file
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+            raise ConfigError([(
+                "onnx", f"{path} is not a usable ONNX model (written by lle export?): {first}"
+            )]) from None
         if meta.get("lle.global") == "1":
             caps = caps.model_copy(update={"tiling": "whole"})
         # The graph runs as exported: PyTorch's fast-path options (folding, native kernels,
         # channels_last...) do not apply to a session, and copying one is impossible.
         self._caps = caps.model_copy(update={"fast_path": ()})
         self.name = meta.get("lle.model", path.stem)
-        self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        # Tiling decisions (plan_tiling) need the session's memory per pixel, which the torch
+        # probe cannot see: the exported model's torch figure times ORT_MEMORY_FACTOR, or a
+        # conservative default for files without it.
+        recorded = float(meta.get("lle.bytes_per_pixel", 0) or 0)
+        self.inference_bytes_per_pixel = ORT_MEMORY_FACTOR * (
+            recorded if recorded > 0 else FALLBACK_BYTES_PER_PIXEL)
         mark_weights(self, str(path))  # the file holds the exported weights: never "random"
 
     @property
@@ -160,8 +181,18 @@ class OnnxEnhancer(nn.Module):
         return self._caps
 
     def forward(self, low: Tensor) -> Tensor:
-        """Run the session on ``low`` (float32)."""
+        """Run the session on ``low`` (float32).
+
+        Raises:
+            ShapeError: The graph's output is not ``(B, 3, H', W')`` (the file is named).
+        """
         out = self.session.run(None, {"low": low.detach().float().cpu().numpy()})[0]
+        shape = tuple(getattr(out, "shape", ()))
+        if len(shape) != 4 or shape[0] != low.shape[0] or shape[1] != 3:
+            raise ShapeError(
+                f"ONNX model {self.path} returned shape {shape} for input "
+                f"{tuple(low.shape)}; an enhancer returns (B, 3, H, W)"
+            )
         return torch.from_numpy(out).to(low.device)
 
 
