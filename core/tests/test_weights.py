@@ -92,6 +92,26 @@ def test_export_writes_a_checked_record(tmp_path: Path, fake_package: Path) -> N
     assert shipped.verify() == fake_package / "weights" / "toy.safetensors"
 
 
+def test_export_is_atomic_a_failed_write_leaves_the_previous_set(
+    tmp_path: Path, fake_package: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lle_core import files
+
+    first = _export(tmp_path, fake_package)
+    folder = fake_package / "weights"
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert (folder / "toy.safetensors").stat().st_mode & 0o777 == 0o644
+
+    def crash(handle: object, payload: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files, "_write_payload", crash)
+    with pytest.raises(OSError, match="No space"):
+        _export(tmp_path / "again", fake_package, storage="float16")
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # no temporary left
+    assert shipped_weight_sets("lle_fakeweights")["toy"].sha256 == first.sha256
+
+
 def test_create_pretrained_loads_the_exported_weights(tmp_path: Path, fake_package: Path) -> None:
     _, trained = _trained_checkpoint(tmp_path)
     _export(tmp_path, fake_package)

@@ -210,7 +210,8 @@ def export_weight_set(
 
     Only the inference weights of the checkpoint's model are kept (training-only parts such
     as NEID's DR head are dropped), optionally stored as float16. Both files are written
-    atomically (temporary file, then rename).
+    with :func:`lle_core.files.atomic_write` (unique temporary name, fsync, rename), so an
+    interrupted export leaves the previous files or none, never a partial one.
 
     Args:
         checkpoint: An engine checkpoint (``best.safetensors``), which records its model.
@@ -231,9 +232,10 @@ def export_weight_set(
     import os
 
     import torch
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     from lle_core.checkpoint import checkpoint_spec, inference_state_dict, load_model
+    from lle_core.files import atomic_write
 
     if storage not in ("float32", "float16"):
         raise ValueError(f"storage must be float32 or float16, got {storage!r}")
@@ -244,21 +246,18 @@ def export_weight_set(
              for k, v in inference_state_dict(model).items()}
     folder = Path(package_dir) / WEIGHTS_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{name}.safetensors"
-    tmp = folder / f".{name}.safetensors.tmp"
-    save_file(state, str(tmp), metadata={"format": "pt", "lle_model_spec": json.dumps(spec)})
-    os.chmod(tmp, 0o644)  # package data: readable by everyone who installs it
-    os.replace(tmp, target)
+    payload = save(state, metadata={"format": "pt", "lle_model_spec": json.dumps(spec)})
+    target = atomic_write(folder / f"{name}.safetensors", payload, mode=0o644)
+    os.chmod(target, 0o644)  # package data: readable by everyone who installs it, any umask
     record = WeightSet(
-        model=spec, file=f"{WEIGHTS_DIR}/{name}.safetensors", sha256=sha256_of(target),
+        model=spec, file=f"{WEIGHTS_DIR}/{name}.safetensors",
+        sha256=hashlib.sha256(payload).hexdigest(),
         data=data, recipe=recipe, budget=budget, metrics=dict(metrics), mp_per_s=mp_per_s,
         storage=storage, notes=notes,
     )
     fields = {k: getattr(record, k) for k in record.__dataclass_fields__}
     fields["model"] = dict(record.model)
     fields["metrics"] = dict(record.metrics)
-    from lle_core.files import atomic_write
-
     atomic_write(folder / f"{name}.json", (json.dumps(fields, indent=2) + "\n").encode())
     return record
 
