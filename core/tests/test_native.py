@@ -29,6 +29,14 @@ def _source(tmp_path, offset: int = 0, body: str = SOURCE):
     return path
 
 
+def _libraries(folder):
+    """Library files in the kernel cache (each has a ``.sha256`` record next to it)."""
+    found = sorted(p for p in folder.iterdir() if not p.name.endswith(native.RECORD_SUFFIX))
+    assert sorted(p.name for p in folder.iterdir() if p not in found) == sorted(
+        p.name + native.RECORD_SUFFIX for p in found)
+    return found
+
+
 def _require_compiler() -> None:
     if native.find_compiler() is None:  # test_switched_off_or_no_compiler covers this machine
         pytest.skip("no C compiler on this machine: nothing to compile")
@@ -40,7 +48,7 @@ def test_compiles_loads_and_calls(tmp_path, _cache):
     assert lib is not None, native.kernel_problem("adder")
     lib.lle_add.restype = ctypes.c_int
     assert lib.lle_add(2, 3) == 10
-    files = sorted(p.name for p in _cache.iterdir())
+    files = [p.name for p in _libraries(_cache)]
     assert len(files) == 1 and files[0].startswith("adder-")
     assert native.kernel_problem("adder") is None
 
@@ -60,7 +68,7 @@ def test_a_cached_library_is_not_compiled_again(tmp_path, monkeypatch, _cache):
     native.forget_kernels()
     assert native.load_kernel("adder", source) is not None  # changed source: compiled again
     assert calls == [1, 1]
-    assert len(list(_cache.iterdir())) == 2
+    assert len(_libraries(_cache)) == 2
 
 
 def test_a_source_that_does_not_compile_gives_none_a_reason_and_no_debris(tmp_path, _cache):
@@ -98,4 +106,14 @@ def test_processes_compiling_at_once_all_load_and_leave_one_file(tmp_path, _cach
              for _ in range(4)]
     outputs = [p.communicate(timeout=120)[0].strip() for p in procs]
     assert outputs == ["9"] * 4
-    assert len(list(_cache.iterdir())) == 1  # one library, no temporary files left
+    assert len(_libraries(_cache)) == 1  # one library and its record, no temporary files left
+
+
+def test_one_name_with_two_sources_gives_two_libraries_in_one_process(tmp_path, _cache):
+    # the per-process cache is keyed by (name, SHA-256 of the source), not by name alone
+    _require_compiler()
+    first = native.load_kernel("adder", _source(tmp_path, 1))
+    second = native.load_kernel("adder", _source(tmp_path, 2))
+    assert first is not None and second is not None
+    first.lle_add.restype = second.lle_add.restype = ctypes.c_int
+    assert (first.lle_add(0, 0), second.lle_add(0, 0)) == (1, 2)

@@ -8,10 +8,13 @@ it is the one lle built.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +22,7 @@ import pytest
 from PIL import Image
 
 from lle_core import manifest
+from lle_core.cli.manifests import registered_paths
 
 CLI = "import sys; from lle_core.cli.main import main; sys.exit(main(sys.argv[1:]))"
 POSIX = pytest.mark.skipif(not hasattr(os, "geteuid"), reason="needs POSIX owners and modes")
@@ -44,7 +48,7 @@ def _forge(cache: Path, package: str, change: dict[str, dict[str, object]]) -> P
     the summary). The fingerprint is computed the way lle computes it, so the file is what
     an attacker who can write the cache folder (or read the sources) can produce.
     """
-    entries = manifest.describe_for_shipping(manifest.registered_paths()[package])
+    entries = manifest.describe_for_shipping(registered_paths()[package])
     for path, values in change.items():
         item = entries[path]
         for key, value in values.items():
@@ -146,7 +150,7 @@ def test_cache_files_are_private_under_any_umask(tmp_path, monkeypatch):
     manifest.forget()
     old = os.umask(0)
     try:
-        manifest.describe_path(manifest.registered_paths()["lle_auxnet"][0])
+        manifest.describe_path(registered_paths()["lle_auxnet"][0])
     finally:
         os.umask(old)
         manifest.forget()
@@ -154,3 +158,181 @@ def test_cache_files_are_private_under_any_umask(tmp_path, monkeypatch):
     assert written.stat().st_mode & 0o777 == 0o600
     assert cache.stat().st_mode & 0o777 == 0o700
     assert (tmp_path / "a").stat().st_mode & 0o777 == 0o700
+
+
+# -- item 1: nothing is loaded from the kernel cache that lle did not build --------------------
+
+ADDER = "int lle_add(int a, int b) { return a + b; }\n"
+PLANTED = textwrap.dedent(
+    """
+    #include <stdio.h>
+    #include <stdlib.h>
+    __attribute__((constructor)) static void planted(void) {
+        const char *marker = getenv("LLE_TEST_PLANT_MARKER");
+        FILE *f = marker ? fopen(marker, "w") : NULL;
+        if (f) { fputs("the planted library ran\\n", f); fclose(f); }
+    }
+    int lle_add(int a, int b) { return -1; }
+    int auxnet_scratch_floats(int a, int b, int c, int d) { return -1; }
+    """
+)
+LOAD = textwrap.dedent(
+    """
+    import ctypes, os, sys
+    if len(sys.argv) > 2:
+        os.umask(int(sys.argv[2], 8))
+    from lle_core import native
+    lib = native.load_kernel("adder", sys.argv[1])
+    if lib is None:
+        print("NONE", native.kernel_problem("adder"))
+    else:
+        lib.lle_add.restype = ctypes.c_int
+        print("ADD", lib.lle_add(2, 3))
+    """
+)
+OTHER_USER = 65534  # "nobody"
+AS_ROOT = pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                             reason="planting a file as another user needs root")
+
+
+def _compiler() -> str:
+    from lle_core import native
+
+    found = native.find_compiler()
+    if found is None:
+        pytest.skip("no C compiler: no kernel is ever built or loaded")
+    return found
+
+
+class _Kernels:
+    """A fresh cache, a kernel source, a planted library and a marker its constructor writes."""
+
+    def __init__(self, root: Path) -> None:
+        self.cache = root / "cache"
+        self.folder = self.cache / "kernels"
+        self.source = root / "adder.c"
+        self.source.write_text(ADDER)
+        self.marker = root / "planted-ran"
+        self.planted = root / "planted.so"
+        c_file = root / "planted.c"
+        c_file.write_text(PLANTED)
+        subprocess.run([_compiler(), "-shared", "-fPIC", "-o", str(self.planted), str(c_file)],
+                       check=True, capture_output=True, timeout=120)
+
+    def load(self, umask: str | None = None) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "LLE_CACHE_DIR": str(self.cache),
+               "LLE_TEST_PLANT_MARKER": str(self.marker)}
+        env.pop("LLE_NATIVE", None)
+        argv = [sys.executable, "-c", LOAD, str(self.source), *([umask] if umask else [])]
+        return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300,
+                              check=False)
+
+    def libraries(self) -> list[Path]:
+        return sorted(self.folder.glob("adder-*.so"))
+
+    def built(self) -> list[Path]:
+        """Build the kernel once (as lle does) and return its library files."""
+        done = self.load()
+        assert "ADD 5" in done.stdout, done.stdout + done.stderr
+        found = self.libraries()
+        assert found
+        return found
+
+
+def _assert_not_loaded(kernels: _Kernels, done: subprocess.CompletedProcess[str]) -> None:
+    assert not kernels.marker.exists(), "the planted library was loaded: its constructor ran"
+    assert "ADD -1" not in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize("how", ["without a record", "with the old record", "as a symlink"])
+def test_a_library_planted_in_the_kernel_cache_is_not_loaded_but_rebuilt(tmp_path, how):
+    # Issue 24, case: a shared library planted under the expected name was loaded, and its
+    # constructor ran.
+    kernels = _Kernels(tmp_path)
+    for library in kernels.built():
+        if how == "as a symlink":
+            library.unlink()
+            library.symlink_to(kernels.planted)
+        else:
+            shutil.copyfile(kernels.planted, library)
+        if how == "without a record":
+            for record in library.parent.glob(library.name + ".*"):
+                record.unlink()
+    done = kernels.load()
+    _assert_not_loaded(kernels, done)
+    assert "ADD 5" in done.stdout, done.stdout + done.stderr  # rebuilt and loaded
+    assert all(not p.is_symlink() and p.read_bytes() != kernels.planted.read_bytes()
+               for p in kernels.libraries())
+
+
+@POSIX
+def test_the_kernel_folder_and_files_are_private_under_umask_000(tmp_path):
+    # Issue 24, case: lle created the kernel folder 0777 under umask 000.
+    kernels = _Kernels(tmp_path)
+    done = kernels.load(umask="000")
+    assert "ADD 5" in done.stdout, done.stdout + done.stderr
+    assert kernels.folder.stat().st_mode & 0o777 == 0o700
+    assert kernels.cache.stat().st_mode & 0o777 == 0o700
+    for path in kernels.folder.iterdir():
+        assert path.stat().st_mode & 0o022 == 0, (path, oct(path.stat().st_mode))
+
+
+@POSIX
+def test_a_kernel_folder_others_can_write_is_refused_with_one_line(tmp_path):
+    kernels = _Kernels(tmp_path)
+    for library in kernels.built():
+        shutil.copyfile(kernels.planted, library)
+    kernels.folder.chmod(0o777)
+    done = kernels.load()
+    _assert_not_loaded(kernels, done)
+    assert "NONE" in done.stdout and str(kernels.folder) in done.stdout
+    warning = [line for line in done.stderr.splitlines() if "Warning" in line]
+    assert len(warning) == 1 and "written by other users" in warning[0], done.stderr
+
+
+@AS_ROOT
+@pytest.mark.parametrize("what", ["library", "folder"])
+def test_a_library_or_folder_of_another_user_is_never_loaded(tmp_path, what):
+    # Issue 24, cases: planted by another user in a shared cache folder; another user renamed a
+    # library over the compiled one. The planted file even comes with a matching record, so
+    # only its owner gives it away.
+    kernels = _Kernels(tmp_path)
+    for library in kernels.built():
+        foreign = library.with_name(".foreign.tmp")
+        shutil.copyfile(kernels.planted, foreign)
+        os.chown(foreign, OTHER_USER, OTHER_USER)
+        os.replace(foreign, library)
+        digest = hashlib.sha256(library.read_bytes()).hexdigest()
+        for record in library.parent.glob(library.name + ".*"):
+            record.write_text(digest + "\n")
+    if what == "folder":
+        os.chown(kernels.folder, OTHER_USER, OTHER_USER)
+    done = kernels.load()
+    _assert_not_loaded(kernels, done)
+    if what == "folder":
+        assert "NONE" in done.stdout and "owned by user id 65534" in done.stdout, done.stdout
+    else:
+        assert "ADD 5" in done.stdout, done.stdout + done.stderr  # rebuilt over it
+
+
+def test_lle_enhance_with_auxnet_never_runs_a_planted_kernel(tmp_path):
+    # Issue 24, case as reported: `lle enhance --model auxnet` ran the planted constructor.
+    kernels = _Kernels(tmp_path)
+    photo = _photo(tmp_path / "p.png")
+    env_cache = kernels.cache
+    first = _lle(env_cache, "enhance", str(photo), "-o", str(tmp_path / "a"), "--model", "auxnet")
+    assert first.returncode == 0, first.stderr
+    planted = sorted((env_cache / "kernels").glob("auxnet-*.so"))
+    if not planted:
+        pytest.skip("the AuxNet kernel was not built on this machine (no OpenMP/compiler)")
+    for library in planted:
+        shutil.copyfile(kernels.planted, library)
+    again = subprocess.run(
+        [sys.executable, "-c", CLI, "enhance", str(photo), "-o", str(tmp_path / "b"),
+         "--model", "auxnet"],
+        env={**os.environ, "LLE_CACHE_DIR": str(env_cache), "HF_HUB_OFFLINE": "1",
+             "LLE_TEST_PLANT_MARKER": str(kernels.marker)},
+        capture_output=True, text=True, timeout=600, check=False)
+    assert again.returncode == 0, again.stderr
+    assert not kernels.marker.exists(), "the planted library was loaded: its constructor ran"
+    assert (tmp_path / "b" / "p.png").read_bytes() == (tmp_path / "a" / "p.png").read_bytes()

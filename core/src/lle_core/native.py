@@ -14,11 +14,27 @@ compilation fails, :func:`load_kernel` returns ``None`` (the reason is kept, see
 :func:`kernel_problem`) and the model uses its PyTorch path.
 
 Cache: ``kernels`` in lle's cache folder (``$LLE_CACHE_DIR``, default ``$XDG_CACHE_HOME/lle`` or
-``~/.cache/lle``; :func:`lle_core.manifest.cache_dir`). A
+``~/.cache/lle``; :func:`lle_core.cache.cache_dir`). A
 library's file name holds a hash of the source, the compiler (path, size, modification time),
 the flags, and the CPU model and feature flags, so a cache folder shared by different machines
 never hands a library built for one CPU to another. Libraries are written to a unique temporary
 name and renamed into place (atomic): concurrent processes never load a half-written file.
+
+Only what lle built is loaded (docs/reliability.md, "Nothing is loaded that lle did not build"):
+
+* the ``kernels`` folder is created ``0700`` whatever the umask, and must be owned by the user
+  and writable by nobody else (:func:`lle_core.cache.private_folder`); otherwise nothing is
+  loaded from it and the model uses its PyTorch path, with one warning naming the folder;
+* when lle builds a library it records the library's SHA-256 next to it (``<library>.sha256``,
+  ``0600``); a library is loaded only when it is a regular file owned by the user, writable by
+  nobody else, and its SHA-256 is the recorded one. Anything else (a planted file, a symbolic
+  link, a file without a record or with another digest) is never loaded: lle rebuilds the
+  library and renames it over that file;
+* the checks read the file through one open descriptor (a symbolic link is refused); only the
+  user's own processes can reach the private folder between the check and the load.
+
+A process of the same user that writes both a library and its record can still make lle load
+it; such a process can equally edit lle's Python files, so no in-process check helps there.
 """
 
 from __future__ import annotations
@@ -29,14 +45,17 @@ import logging
 import os
 import platform
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
 import threading
+import warnings
 from pathlib import Path
 
-from lle_core.cache import CACHE_ENV
-from lle_core.cache import cache_dir as manifest_cache_dir
+from lle_core.cache import CACHE_ENV, private_folder, problem
+from lle_core.cache import cache_dir as lle_cache_dir
+from lle_core.errors import UnsafeCacheError
 
 #: Environment variable that turns compiled kernels off (``0``/``false``/``no``/``off``).
 NATIVE_ENV = "LLE_NATIVE"
@@ -45,7 +64,10 @@ FLAGS = ("-O3", "-march=native", "-std=c11", "-shared", "-fPIC")
 
 _log = logging.getLogger(__name__)
 _LOCK = threading.Lock()
-_LOADED: dict[str, ctypes.CDLL | None] = {}
+#: (name, SHA-256 of the source) -> the library loaded for it in this process.
+_LOADED: dict[tuple[str, str], ctypes.CDLL | None] = {}
+#: Suffix of the file recording a library's SHA-256.
+RECORD_SUFFIX = ".sha256"
 _PROBLEMS: dict[str, str] = {}
 
 
@@ -70,7 +92,7 @@ def find_compiler() -> str | None:
 
 def cache_dir() -> Path:
     """Folder holding compiled kernels: ``kernels`` in lle's cache folder (created on demand)."""
-    return manifest_cache_dir() / "kernels"
+    return lle_cache_dir() / "kernels"
 
 
 def _cpu_fingerprint() -> str:
@@ -88,19 +110,32 @@ def _cpu_fingerprint() -> str:
     return "\n".join(parts)
 
 
-def _library_path(name: str, identity: bytes, flags: tuple[str, ...]) -> Path:
+def _library_path(folder: Path, name: str, identity: bytes, flags: tuple[str, ...]) -> Path:
     """Cache file of a build: ``identity`` (source, compiler, CPU) and ``flags`` hashed."""
     key = hashlib.sha256()
     for part in (identity, " ".join(flags).encode()):
         key.update(part)
         key.update(b"\0")
     suffix = ".dylib" if sys.platform == "darwin" else ".so"
-    return cache_dir() / f"{name}-{key.hexdigest()[:20]}{suffix}"
+    return folder / f"{name}-{key.hexdigest()[:20]}{suffix}"
+
+
+def _record(library: Path) -> Path:
+    return library.with_name(library.name + RECORD_SUFFIX)
+
+
+def _sha256_of_fd(fd: int) -> str:
+    digest = hashlib.sha256()
+    os.lseek(fd, 0, os.SEEK_SET)
+    for block in iter(lambda: os.read(fd, 1 << 20), b""):
+        digest.update(block)
+    return digest.hexdigest()
 
 
 def _compile(source_file: Path, target: Path, compiler: str, flags: tuple[str, ...]) -> None:
-    """Compile to a unique temporary file next to ``target``, then rename it into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Compile to a temporary file next to ``target``, record its SHA-256, rename it into place."""
+    from lle_core.files import atomic_write
+
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
@@ -109,10 +144,47 @@ def _compile(source_file: Path, target: Path, compiler: str, flags: tuple[str, .
         if done.returncode != 0:
             message = (done.stderr or done.stdout).strip().splitlines()
             raise RuntimeError(message[-1] if message else f"exit status {done.returncode}")
+        os.chmod(tmp, 0o700)  # the linker creates it with 0777 minus the umask
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            digest = _sha256_of_fd(fd)
+        finally:
+            os.close(fd)
+        atomic_write(_record(target), f"{digest}\n".encode(), mode=0o600)
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _load_verified(library: Path) -> ctypes.CDLL | None:
+    """Load ``library`` if it is what lle built (see the module docstring), else ``None``.
+
+    A file that fails a check is left alone and never loaded; the caller rebuilds, which
+    renames a fresh library and record over it.
+    """
+    try:
+        fd = os.open(library, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:  # missing, a symbolic link (O_NOFOLLOW) or unreadable: never loaded
+        return None
+    try:
+        st = os.fstat(fd)
+        owner = getattr(os, "geteuid", None)
+        if (not stat.S_ISREG(st.st_mode) or (owner is not None and st.st_uid != owner())
+                or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+                or problem(_record(library), folder=False) is not None):
+            return None
+        try:
+            recorded = _record(library).read_text(encoding="ascii").strip()
+        except (OSError, ValueError):
+            recorded = ""
+        if recorded != _sha256_of_fd(fd):
+            return None
+        # by path, not /proc/self/fd/N: the loader would take a reused N for a loaded library.
+        # Between the check and the load only the user's own processes can reach the file.
+        return ctypes.CDLL(str(library))
+    finally:
+        os.close(fd)
 
 
 def load_kernel(
@@ -135,31 +207,45 @@ def load_kernel(
     if not native_enabled():
         _PROBLEMS[name] = f"{NATIVE_ENV} is off"
         return None
+    source = Path(source_file).read_bytes()
+    key = (name, hashlib.sha256(source).hexdigest())
     with _LOCK:
-        if name in _LOADED:
-            return _LOADED[name]
-        library = _build(name, Path(source_file), tuple(extra_flags))
-        _LOADED[name] = library
+        if key in _LOADED:
+            return _LOADED[key]
+        library = _build(name, Path(source_file), source, tuple(extra_flags))
+        _LOADED[key] = library
         return library
 
 
-def _build(name: str, source_file: Path, extra: tuple[str, ...]) -> ctypes.CDLL | None:
+def _build(
+    name: str, source_file: Path, source: bytes, extra: tuple[str, ...]
+) -> ctypes.CDLL | None:
     compiler = find_compiler()
     if compiler is None:
         _PROBLEMS[name] = "no C compiler found (set CC or install gcc/clang)"
         return None
-    stat = os.stat(compiler)
-    identity = b"\0".join([source_file.read_bytes(), compiler.encode(),
-                           f"{stat.st_size}:{stat.st_mtime_ns}".encode(),
+    try:
+        folder = private_folder("kernels")
+    except UnsafeCacheError as err:
+        _PROBLEMS[name] = f"{name}: {err}"
+        warnings.warn(f"{_PROBLEMS[name]} (the model runs its PyTorch path)", RuntimeWarning,
+                      stacklevel=4)
+        return None
+    info = os.stat(compiler)
+    identity = b"\0".join([source, compiler.encode(),
+                           f"{info.st_size}:{info.st_mtime_ns}".encode(),
                            _cpu_fingerprint().encode()])
     portable = tuple(f for f in FLAGS if f != "-march=native")
     attempts = dict.fromkeys([(*FLAGS, *extra), FLAGS, (*portable, *extra), portable])
     for flags in attempts:
-        target = _library_path(name, identity, flags)
+        target = _library_path(folder, name, identity, flags)
         try:
-            if not target.exists():
+            library = _load_verified(target)
+            if library is None:
                 _compile(source_file, target, compiler, flags)
-            library = ctypes.CDLL(str(target))
+                library = _load_verified(target)
+            if library is None:
+                raise RuntimeError(f"the library built at {target} did not pass its checks")
         except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
             _PROBLEMS[name] = f"{name}: compiling {source_file.name} failed: {exc}"
             _log.debug(_PROBLEMS[name])
@@ -185,6 +271,7 @@ __all__ = [
     "CACHE_ENV",
     "FLAGS",
     "NATIVE_ENV",
+    "RECORD_SUFFIX",
     "cache_dir",
     "find_compiler",
     "forget_kernels",
