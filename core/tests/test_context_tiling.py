@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 import lle_core
 from lle_core.global_ops import GlobalPool, global_stats_hook
+from lle_core.inference import context
 from lle_core.inference.context import context_graph, owned_cuts
 from lle_core.inference.padding import forward_padded
 from lle_core.inference.tiling import axis_spans, blend_tiles, make_plan, tiled_forward
@@ -109,21 +110,48 @@ def test_streamed_tiles_match_the_whole_image() -> None:
     assert n > 4 and calls[-1] == (3 * n, 3 * n)  # 2 waves + the blended pass
 
 
-def test_downscaled_statistics_are_close_and_cost_one_pass() -> None:
+def test_downscaled_statistics_refined_once_are_close_and_cost_one_pass_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     model = ToySE("downscale").eval()
     x = _image(1, 96, 128)
     forwards = []
     handle = model.register_forward_pre_hook(lambda m, a: forwards.append(a[0].shape))
+    errors = {}
+    plan = make_plan(48, 16, model.capabilities)
+    ys, xs = axis_spans(96, plan, 2), axis_spans(128, plan, 2)
     with torch.no_grad():
         whole = model(x)
-        forwards.clear()
-        plan = make_plan(48, 16, model.capabilities)
-        tiled = tiled_forward(model, x, model.capabilities, plan)
+        for passes in (0, 1):
+            monkeypatch.setattr(context, "REFINE_PASSES", passes)
+            forwards.clear()
+            tiled = tiled_forward(model, x, model.capabilities, plan)
+            # (the probe runs once per model: in the first call only)
+            probe = 1 if passes == 0 else 0
+            assert len(forwards) == probe + 1 + (passes + 1) * len(ys) * len(xs)
+            errors[passes] = float(((tiled - whole) ** 2).mean())
     handle.remove()
+    assert 0 < errors[1] < errors[0] < 1e-4  # approximate (> 40 dB), refinement closer
+
+
+def test_refinement_passes_make_downscaled_statistics_exact_wave_by_wave() -> None:
+    model = ToySE("downscale").eval()
+    caps = model.capabilities
+    x = _image(1, 96, 128)
+    plan = make_plan(48, 16, caps)
     ys, xs = axis_spans(96, plan, 2), axis_spans(128, plan, 2)
-    assert len(forwards) == 1 + 1 + len(ys) * len(xs)  # probe, downscaled pass, tiles
-    mse = float(((tiled - whole) ** 2).mean())
-    assert 0 < mse < 1e-4  # approximate (> 40 dB) but not exact
+    graph = context_graph(model, caps, device=torch.device("cpu"), align=2)
+    assert graph.waves == 2
+    with torch.no_grad():
+        exact = context.streamed_statistics(model, x, caps, graph, ys, xs, 2)
+        start = context.downscaled_statistics(model, x, caps, 48 * 48)
+        one = context.refined_statistics(model, x, caps, graph, start, ys, xs, 2, passes=1)
+        two = context.refined_statistics(model, x, caps, graph, start, ys, xs, 2, passes=2)
+    for i, op in enumerate(graph.ops):
+        assert not torch.allclose(start[i], exact[i], atol=1e-4), i  # downscaled: off
+        assert torch.allclose(two[i], exact[i], atol=1e-5), i  # every wave exact
+        if op.wave == 1:
+            assert torch.allclose(one[i], exact[i], atol=1e-5), i
 
 
 def test_enhance_tiles_a_global_model_without_warning_and_training_is_untouched() -> None:

@@ -8,8 +8,9 @@ two stages (see ``docs/inference.md``, "Models with global statistics"):
    blended pass and each one adds the sum (or the maximum) of the feature pixels it *owns* —
    the tiles' owned regions partition the image at the middle of each overlap, where the
    features are those of the untiled image — to an accumulator; or *downscaled*
-   (``"downscale"``, approximate, one cheap pass): the whole image, downscaled to fit the
-   memory budget, runs once and its statistics are kept.
+   (``"downscale"``, approximate): the whole image, downscaled to fit the memory budget, runs
+   once, then :data:`REFINE_PASSES` streamed passes over the tiles recompute every statistic
+   at full resolution with the current estimates fixed (:func:`refined_statistics`).
 2. **Tiles.** The tiles run again with every statistic fixed to the whole-image value and are
    blended exactly as for a local model (:func:`lle_core.inference.tiling.blend_tiles`).
 
@@ -43,6 +44,10 @@ from lle_core.inference.padding import forward_padded
 from lle_core.registry import Capabilities
 
 Progress = Callable[[int, int], None]
+
+#: Streamed passes that refine statistics from a downscaled pass (:func:`refined_statistics`;
+#: measured in docs/benchmarks.md, "Tiled against untiled").
+REFINE_PASSES = 1
 
 
 @dataclass(frozen=True)
@@ -189,7 +194,8 @@ class _Accumulator:
 class _TileHook:
     """Fixed statistics for waves already done; accumulation for the current wave.
 
-    ``wave = None``: every statistic is fixed (the blended pass).
+    ``wave = None``: every statistic is fixed (the blended pass). ``wave = 0``: a refinement
+    pass, every statistic is fixed at its current value *and* accumulated anew.
     """
 
     def __init__(self, graph: ContextGraph, fixed: dict[int, Tensor], wave: int | None) -> None:
@@ -200,7 +206,7 @@ class _TileHook:
         self.owned: tuple[tuple[int, int | None], tuple[int, int | None]] | None = None
         self.acc: dict[int, _Accumulator] = {}
         self.last = -1
-        if wave is not None:
+        if wave:
             self.last = max(i for i, op in enumerate(graph.ops) if op.wave == wave)
 
     def reset(self, *_: Any) -> None:
@@ -216,21 +222,28 @@ class _TileHook:
                 "must not depend on the input size"
             )
         op = self.graph.ops[i]
+        if self.wave == 0:
+            self._accumulate(i, op, pool, x)
+            return self.fixed[i].to(x.dtype)
         if i in self.fixed:
             return self.fixed[i].to(x.dtype)
         if self.wave is None:
             raise RuntimeError(f"global statistic {i} was never computed")
         if op.wave == self.wave:
-            assert self.owned is not None
-            (ya, yb), (xa, xb) = self.owned
-            ry, rx = op.reduction
-            rows = slice(int(ya / ry), None if yb is None else int(yb / ry))
-            cols = slice(int(xa / rx), None if xb is None else int(xb / rx))
-            acc = self.acc.setdefault(i, _Accumulator(pool.kind, pool.keepdim))
-            acc.add(x[..., rows, cols])
+            self._accumulate(i, op, pool, x)
             if i == self.last:
                 raise _StopForward
         return pool.statistic(x)  # only feeds statistics of later waves, recomputed then
+
+    def _accumulate(self, i: int, op: GlobalOp, pool: GlobalPool, x: Tensor) -> None:
+        """Add the feature pixels of ``x`` that the current tile owns to statistic ``i``."""
+        assert self.owned is not None
+        (ya, yb), (xa, xb) = self.owned
+        ry, rx = op.reduction
+        rows = slice(int(ya / ry), None if yb is None else int(yb / ry))
+        cols = slice(int(xa / rx), None if xb is None else int(xb / rx))
+        acc = self.acc.setdefault(i, _Accumulator(pool.kind, pool.keepdim))
+        acc.add(x[..., rows, cols])
 
 
 def owned_cuts(spans: list[tuple[int, int]], align: int) -> list[tuple[int, int | None]]:
@@ -267,26 +280,74 @@ def streamed_statistics(
     context around the region it owns, i.e. ``overlap / 2 ≥ receptive_field``.
     """
     fixed: dict[int, Tensor] = {}
-    oy, ox = owned_cuts(ys, align), owned_cuts(xs, align)
     done = 0
     for wave in range(1, graph.waves + 1):
         hook = _TileHook(graph, fixed, wave)
-        handle = model.register_forward_pre_hook(hook.reset)
-        try:
-            with global_stats_hook(hook):
-                for (y0, y1), own_y in zip(ys, oy, strict=True):
-                    for (x0, x1), own_x in zip(xs, ox, strict=True):
-                        hook.owned = (own_y, own_x)
-                        with contextlib.suppress(_StopForward):
-                            forward_padded(model, x[..., y0:y1, x0:x1].contiguous(), capabilities)
-                        done += 1
-                        if progress is not None:
-                            progress(done, total)
-        finally:
-            handle.remove()
+        done = _tile_pass(model, x, capabilities, hook, ys, xs, align, progress, done, total)
         for i, acc in hook.acc.items():
             fixed[i] = acc.value(x.dtype)
     return fixed
+
+
+def refined_statistics(
+    model: nn.Module,
+    x: Tensor,
+    capabilities: Capabilities,
+    graph: ContextGraph,
+    start: dict[int, Tensor],
+    ys: list[tuple[int, int]],
+    xs: list[tuple[int, int]],
+    align: int,
+    *,
+    passes: int,
+    progress: Progress | None = None,
+    done: int = 0,
+    total: int = 0,
+) -> dict[int, Tensor]:
+    """Approximate statistics ``start`` improved by ``passes`` streamed passes over the tiles.
+
+    Each pass runs every tile with every statistic fixed at its current value and accumulates
+    all of them anew from the feature pixels the tiles own (one wave of
+    :func:`streamed_statistics` for every wave at once). A statistic of wave ``n`` depends only
+    on statistics of earlier waves, so after ``k`` passes those of waves ``≤ k`` are exact (as
+    streamed) and later ones keep only the error left in the statistics they depend on.
+    """
+    fixed = dict(start)
+    for _ in range(passes):
+        hook = _TileHook(graph, fixed, 0)
+        done = _tile_pass(model, x, capabilities, hook, ys, xs, align, progress, done, total)
+        fixed = {i: acc.value(x.dtype) for i, acc in hook.acc.items()}
+    return fixed
+
+
+def _tile_pass(
+    model: nn.Module,
+    x: Tensor,
+    capabilities: Capabilities,
+    hook: _TileHook,
+    ys: list[tuple[int, int]],
+    xs: list[tuple[int, int]],
+    align: int,
+    progress: Progress | None,
+    done: int,
+    total: int,
+) -> int:
+    """Run every tile under ``hook`` (stopped where it says); returns the tiles done so far."""
+    oy, ox = owned_cuts(ys, align), owned_cuts(xs, align)
+    handle = model.register_forward_pre_hook(hook.reset)
+    try:
+        with global_stats_hook(hook):
+            for (y0, y1), own_y in zip(ys, oy, strict=True):
+                for (x0, x1), own_x in zip(xs, ox, strict=True):
+                    hook.owned = (own_y, own_x)
+                    with contextlib.suppress(_StopForward):
+                        forward_padded(model, x[..., y0:y1, x0:x1].contiguous(), capabilities)
+                    done += 1
+                    if progress is not None:
+                        progress(done, total)
+    finally:
+        handle.remove()
+    return done
 
 
 class _RecordHook:
@@ -333,6 +394,7 @@ def with_global_context(
     *,
     progress: Progress | None = None,
     downscale_pixels: float = 2**20,
+    refine_passes: int | None = None,
 ) -> Tensor:
     """Compute the whole image's statistics, then run ``blend`` with all of them fixed.
 
@@ -346,6 +408,9 @@ def with_global_context(
         blend: The blended tile pass, called as ``blend(progress)``.
         progress: ``progress(done, total)`` over every pass.
         downscale_pixels: Pixel count of the downscaled pass (``"downscale"`` only).
+        refine_passes: Streamed passes that refine downscaled statistics
+            (:func:`refined_statistics`; default :data:`REFINE_PASSES`; ``"downscale"`` only,
+            and only when the image was actually downscaled).
 
     Returns:
         What ``blend`` returns.
@@ -354,7 +419,12 @@ def with_global_context(
     n_tiles = len(ys) * len(xs)
     if capabilities.global_stats == "downscale":
         fixed = downscaled_statistics(model, x, capabilities, downscale_pixels)
-        offset, total = 0, n_tiles
+        passes = REFINE_PASSES if refine_passes is None else refine_passes
+        passes = passes if x.shape[-2] * x.shape[-1] > downscale_pixels else 0
+        offset = n_tiles * passes
+        total = offset + n_tiles
+        fixed = refined_statistics(model, x, capabilities, graph, fixed, ys, xs, align,
+                                   passes=passes, progress=progress, total=total)
     else:
         total = n_tiles * (graph.waves + 1)
         fixed = streamed_statistics(
@@ -381,6 +451,7 @@ __all__ = [
     "context_graph",
     "downscaled_statistics",
     "owned_cuts",
+    "refined_statistics",
     "streamed_statistics",
     "with_global_context",
 ]
