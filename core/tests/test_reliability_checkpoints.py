@@ -111,8 +111,9 @@ def _rewrite(path: Path, change: dict[str, torch.Tensor]) -> None:
     save_file({**tensors, **change}, str(path), metadata=metadata)
 
 
-def test_integer_tensors_for_float_weights_are_refused_naming_the_key(tmp_path):
-    # Issue 24, case: int64 tensors were accepted and truncated the weights (black output).
+def test_integer_tensors_for_float_weights_are_refused_naming_the_key(tmp_path, capsys):
+    # Issue 24, case: int64 tensors were accepted and truncated the weights (black output,
+    # exit 0).
     weights = _checkpoint(tmp_path / "run")
     tensors = load_file(str(weights))
     name = _a_float_weight(weights)
@@ -120,6 +121,12 @@ def test_integer_tensors_for_float_weights_are_refused_naming_the_key(tmp_path):
     with pytest.raises(WeightsError, match="dtype mismatch") as err:
         load_model(weights)
     assert name in str(err.value) and "int64" in str(err.value)
+    out = tmp_path / "out.png"
+    code = main(["enhance", str(_photo(tmp_path / "in.png")), "-o", str(out),
+                 "--weights", str(weights)])
+    text = capsys.readouterr().err
+    assert code != 0 and "int64" in text and str(weights) in text
+    assert not out.exists()
 
 
 def test_a_checkpoint_without_a_digest_still_loads(tmp_path):
