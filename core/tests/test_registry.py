@@ -135,12 +135,29 @@ def test_unknown_name_suggests_and_names_the_missing_package() -> None:
     # an unknown prefix never suggests a guessed package name (anyone could register it)
     assert "pip install" not in str(err2.value)
     assert "No installed plugin provides 'zzplugin'" in str(err2.value)
+    assert "lle-core" not in str(err2.value)
 
 
-def test_known_plugin_missing_gives_its_distribution(monkeypatch: pytest.MonkeyPatch) -> None:
-    from lle_core import registry as registry_mod
+def test_a_plugin_declared_by_an_installed_one_gives_its_distribution(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """An installed plugin names the distribution of a plugin it uses (an extra by its id)."""
+    import importlib
 
-    monkeypatch.setitem(registry_mod.KNOWN_PLUGINS, "fakeplug", "lle-fake-distribution")
+    from lle_core.plugins import GROUP, declared_sources
+
+    info = tmp_path / "lle_user-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: lle-user\nVersion: 1.0\n"
+        "Requires-Dist: lle-fake-distribution>=0.1; extra == 'plugin-fakeplug'\n"
+        "Requires-Dist: scikit-image; extra == 'demo'\n"
+    )
+    (info / "entry_points.txt").write_text(f"[{GROUP}]\nuser = lle_user.hooks\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    assert declared_sources()["fakeplug"] == "lle-fake-distribution"
+    assert "demo" not in declared_sources()  # only extras named plugin-<id> name a plugin
     with pytest.raises(ComponentNotFoundError) as err:
         registries()["fusion"].get("fakeplug.channel_ff")
     assert err.value.install_hint == "lle-fake-distribution"

@@ -29,7 +29,7 @@ from pydantic import BaseModel
 
 from lle_core import hookspecs
 from lle_core.errors import PluginLoadError
-from lle_core.registry import KINDS, KNOWN_PLUGINS, Capabilities, Entry, connect_plugins, registries
+from lle_core.registry import KINDS, Capabilities, Entry, connect_plugins, registries
 
 GROUP = "lle.plugins"
 DISABLE_ENV = "LLE_DISABLE_PLUGIN_AUTOLOAD"
@@ -537,7 +537,8 @@ def explain_missing(prefix: str) -> tuple[str | None, str | None]:
     """Why no component is found under plugin id ``prefix``: ``(install hint, detail)``.
 
     A loaded plugin explains nothing; a failed or disabled one says so; an unknown one gets a
-    ``pip install`` hint only for the project's own distributions.
+    ``pip install`` hint only when an installed plugin names its distribution
+    (:func:`declared_sources`).
     """
     if prefix in loaded_plugin_ids():
         return None, None
@@ -547,13 +548,37 @@ def explain_missing(prefix: str) -> tuple[str | None, str | None]:
     if prefix in disabled_plugin_ids():
         return None, (f"Plugin {prefix!r} is installed but disabled by "
                       f"{ALLOW_ENV}/{DISABLE_ENV}.")
-    # only distributions of this project are suggested: a guessed ``lle-<prefix>`` is a name
-    # anyone could register on PyPI
-    install_hint = KNOWN_PLUGINS.get(prefix)
+    # only a distribution an installed plugin names is suggested: a guessed ``lle-<prefix>``
+    # is a name anyone could register on PyPI
+    install_hint = declared_sources().get(_normalized(prefix))
     if install_hint is None:
-        return None, (f"No installed plugin provides {prefix!r} (see `lle plugins`); it is "
-                      "not one of the lle project's plugins.")
+        return None, (f"No installed plugin provides {prefix!r} (see `lle plugins`), and none "
+                      "names the distribution that does.")
     return install_hint, None
+
+
+def declared_sources() -> dict[str, str]:
+    """Plugin id -> distribution, as installed plugins declare them for the plugins they use.
+
+    A plugin whose components refer to another plugin's (HF2 configs may use NEID's fusion)
+    names it as an optional extra ``plugin-<id>``, e.g. in lle-hf2's ``pyproject.toml``:
+    ``[project.optional-dependencies] plugin-neid = ["lle-neid"]``. Core itself names no
+    plugin.
+    """
+    found: dict[str, str] = {}
+    head = 'extra=="plugin-'
+    for dist in metadata.distributions():
+        if not any(ep.group == GROUP for ep in dist.entry_points):
+            continue
+        for req in dist.requires or []:
+            spec, _, marker = req.partition(";")
+            extra = marker.replace("'", '"').replace(" ", "")
+            if extra.startswith(head) and extra.endswith('"'):
+                name = spec.strip().split("[")[0]
+                for stop in "<>=!~ (":
+                    name = name.split(stop)[0]
+                found.setdefault(_normalized(extra[len(head):-1]), name.strip())
+    return found
 
 
 connect_plugins(ensure_loaded, explain_missing)

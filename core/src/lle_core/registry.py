@@ -51,17 +51,6 @@ KINDS: tuple[str, ...] = (
     "weights",  # shipped pretrained weight sets (lle_core.weights.WeightSet)
 )
 
-#: Plugin id -> distribution that provides it; the only "pip install ..." hints ever shown.
-KNOWN_PLUGINS: dict[str, str] = {
-    "core": "lle-core",
-    "hf2": "lle-hf2",
-    "neid": "lle-neid",
-    "frlie": "lle-frlie",
-    "auxnet": "lle-auxnet",
-    "dln": "lle-dln",
-}
-
-
 class Entry:
     """One registered component.
 
