@@ -75,15 +75,20 @@ def test_a_flipped_bit_in_the_weights_is_a_checkpoint_error_naming_the_file(tmp_
     read_metadata(weights)  # the metadata alone still reads (it is not what was damaged)
 
 
-def test_a_flipped_bit_makes_lle_enhance_fail_and_write_nothing(tmp_path, capsys):
-    weights = _checkpoint(tmp_path / "run")
-    _flip_exponent_bit(weights, _tensor_offset(weights, _a_float_weight(weights)))
+def _enhance_fails_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                      weights: Path, words: str) -> None:
     out = tmp_path / "out.png"
     code = main(["enhance", str(_photo(tmp_path / "in.png")), "-o", str(out),
                  "--weights", str(weights)])
     text = capsys.readouterr().err
-    assert code != 0 and "damaged" in text and str(weights) in text
+    assert code != 0 and words in text and str(weights) in text, text
     assert not out.exists()
+
+
+def test_a_flipped_bit_makes_lle_enhance_fail_and_write_nothing(tmp_path, capsys):
+    weights = _checkpoint(tmp_path / "run")
+    _flip_exponent_bit(weights, _tensor_offset(weights, _a_float_weight(weights)))
+    _enhance_fails_and_writes_nothing(tmp_path, capsys, weights, "damaged")
 
 
 def test_a_flipped_bit_in_the_training_state_is_a_checkpoint_error(tmp_path):
@@ -121,12 +126,7 @@ def test_integer_tensors_for_float_weights_are_refused_naming_the_key(tmp_path, 
     with pytest.raises(WeightsError, match="dtype mismatch") as err:
         load_model(weights)
     assert name in str(err.value) and "int64" in str(err.value)
-    out = tmp_path / "out.png"
-    code = main(["enhance", str(_photo(tmp_path / "in.png")), "-o", str(out),
-                 "--weights", str(weights)])
-    text = capsys.readouterr().err
-    assert code != 0 and "int64" in text and str(weights) in text
-    assert not out.exists()
+    _enhance_fails_and_writes_nothing(tmp_path, capsys, weights, "int64")
 
 
 def test_a_checkpoint_without_a_digest_still_loads(tmp_path):
