@@ -23,6 +23,7 @@ from lle_core.registry import Capabilities, Params
 from lle_core.testing import (
     RULES,
     check_component,
+    check_params,
     check_trainable,
     conformance_cases,
 )
@@ -605,3 +606,60 @@ def test_trainability_catches_hf2_without_an_additive_fusion_path() -> None:
     """HF2's Eq. 1 alone (gated product, no residual) with a random VGG16."""
     with pytest.raises(AssertionError, match=r"\[(output_degenerate|gradient_floor)\]"):
         check_trainable("hf2.model", params={"fusion": {"type": "hf2.hf2", "residual": False}})
+
+
+# ------------------------------------------------------------- Params is the one source
+class GateParams(Params):
+    gate: str = "sigmoid"
+    reduction: int = 16
+
+
+class DefaultDriftFusion(GoodFusion):
+    """``reduction`` defaults to 8 in __init__ but 16 in Params: a config and a Python call
+    would build different components."""
+
+    def __init__(self, channels: int, *, gate: str = "sigmoid", reduction: int = 8) -> None:
+        super().__init__(channels)
+
+
+class ExtraKeywordFusion(GoodFusion):
+    """``scale`` is a keyword of __init__ that Params does not declare (no spec can set it)."""
+
+    def __init__(self, channels: int, *, gate: str = "sigmoid", reduction: int = 16,
+                 scale: float = 1.0) -> None:
+        super().__init__(channels)
+
+
+class MissingKeywordFusion(GoodFusion):
+    """``reduction`` is declared in Params but __init__ does not take it (build would fail)."""
+
+    def __init__(self, channels: int, *, gate: str = "sigmoid") -> None:
+        super().__init__(channels)
+
+
+class AgreeingFusion(GoodFusion):
+    def __init__(self, channels: int, *, gate: str = "sigmoid", reduction: int = 16) -> None:
+        super().__init__(channels)
+
+
+class ParamsPlugin:
+    LLE_PLUGIN_API = 1
+
+    @hookimpl
+    def lle_register(self, register: Any) -> None:
+        for name, cls in (("drift", DefaultDriftFusion), ("extra", ExtraKeywordFusion),
+                          ("missing", MissingKeywordFusion), ("agree", AgreeingFusion)):
+            register("fusion", name, cls, params=GateParams)
+
+
+@pytest.mark.parametrize(("name", "named"), [
+    ("drift", r"'reduction' defaults to 16 in Params but to 8 in __init__"),
+    ("extra", r"__init__ takes 'scale', which Params does not declare"),
+    ("missing", r"Params field 'reduction' is not a keyword of __init__"),
+])
+def test_params_rule_fails_when_init_and_params_disagree(name: str, named: str) -> None:
+    with temporary_plugin(ParamsPlugin(), plugin_id="prm") as record:
+        assert record.status == "loaded", record.error
+        with pytest.raises(AssertionError, match=rf"\[params_match_init\].*{named}"):
+            check_params("fusion", f"prm.{name}")
+        check_params("fusion", "prm.agree")  # same keywords and defaults; channels is runtime

@@ -9,7 +9,9 @@ outside author's) needs one line::
     test_conformance = conformance_tests(plugin="myplugin")
 
 That collects one test per component the plugin registers (``fusion:myplugin.gated`` ...).
-Single checks are available too (``check_fusion("myplugin.gated")``), and
+Each case first checks that the component's ``__init__`` takes exactly its ``Params``
+keywords and defaults (:func:`check_params`). Single checks are available too
+(``check_fusion("myplugin.gated")``), and
 :mod:`lle_core.testing.strategies` has hypothesis strategies for awkward images.
 
 Requires the ``testing`` extra: ``pip install lle-core[testing]``.
@@ -36,6 +38,7 @@ from lle_core.testing.checks import (
 )
 from lle_core.testing.gradients import Trainability, check_trainable
 from lle_core.testing.isolation import check_isolation
+from lle_core.testing.params import check_params
 
 
 def conformance_cases(
@@ -78,6 +81,7 @@ def conformance_tests(
             err = load_errors().get(name)
             detail = f": {err.error}" if err else " (is it installed and enabled?)"
             pytest.fail(f"plugin {name!r} registered no component{detail}")
+        check_params(kind, name)  # Params and __init__ agree (lle_core.testing.params)
         check_component(kind, name)
 
     return test_conformance
@@ -96,6 +100,7 @@ __all__ = [
     "check_loss",
     "check_metric",
     "check_model",
+    "check_params",
     "check_trainable",
     "check_trainer",
     "conformance_cases",
