@@ -15,7 +15,7 @@ from lle_core.errors import ConfigError, TensorError
 from lle_core.inference.fast import fast_model
 from lle_core.inference.loading import ModelLike, as_batch, model_for_inference
 from lle_core.inference.memory import autocast_context, measure_bytes_per_pixel
-from lle_core.inference.padding import forward_padded, model_capabilities
+from lle_core.inference.padding import check_input_size, forward_padded, model_capabilities
 from lle_core.inference.tiling import (
     TilePlan,
     auto_tile_side,
@@ -217,7 +217,8 @@ def enhance(
         TensorError: The input is empty, holds NaN/Inf or values outside ``[0, 1]`` (see
             :func:`~lle_core.inference.loading.check_image_tensor`), or the model produced
             NaN/Inf (never saved silently as black pixels).
-        ShapeError: Wrong rank or channel count.
+        ShapeError: Wrong rank or channel count, or an image smaller than the model's
+            ``capabilities.min_input`` on either side.
         ImageReadError: A path that cannot be read (the message names it).
         ConfigError: Unusable ``device``, ``dtype``, ``overlap``, ``tile`` or
             ``max_memory_mb`` (NaN, infinite, zero or negative; :mod:`lle_core.options`).
@@ -240,6 +241,7 @@ def enhance(
     net = net.to(dev).eval()
     run = fast_model(net, caps, dev, plain=plain)
     x, squeeze = as_batch(image_or_batch)
+    check_input_size(x, caps, name)
     x = x.to(dev)
     y = _forward(net, run, x, caps, dtype=run_dtype, tile=tile, overlap=overlap,
                  max_memory_mb=max_memory_mb, progress=progress)

@@ -24,6 +24,27 @@ def model_capabilities(model: nn.Module) -> Capabilities:
     return Capabilities()
 
 
+def check_input_size(x: Tensor, capabilities: Capabilities, name: str) -> None:
+    """Refuse an image smaller than the model's ``capabilities.min_input`` on either side.
+
+    Args:
+        x: ``(B, 3, H, W)`` input.
+        capabilities: The model's capabilities.
+        name: The model's name (for the message).
+
+    Raises:
+        ShapeError: ``H`` or ``W`` is below ``min_input`` (the message names both sizes).
+    """
+    h, w = x.shape[-2:]
+    need = capabilities.min_input
+    if min(h, w) < need:
+        raise ShapeError(
+            f"image of {w}x{h} pixels is smaller than the {need}x{need} that model {name} needs "
+            "for a meaningful result (capabilities.min_input); use a larger image or a model "
+            "with a smaller minimum (lle show MODEL)"
+        )
+
+
 def crop_output(y: Tensor, size: tuple[int, int], scale: int = 1) -> Tensor:
     """Crop a model output back to ``scale ×`` the original input size (top-left anchored).
 

@@ -97,7 +97,8 @@ def make_plan(tile: int, overlap: int | None, capabilities: Capabilities) -> Til
     if ov < 0:
         raise ValueError(f"tile overlap must be >= 0, got {ov}")
     ov = -(-ov // k) * k
-    t = max(k, (int(tile) // k) * k, -(-capabilities.min_size // k) * k)
+    smallest = max(capabilities.min_size, capabilities.min_input)  # a tile is an input too
+    t = max(k, (int(tile) // k) * k, -(-smallest // k) * k)
     if t <= ov:
         new_t = max(2 * ov, k)
         warnings.warn(

@@ -589,7 +589,7 @@ def _check_tiled(entry: Entry, model: nn.Module, caps: Capabilities) -> None:
     k = tile_multiple(caps)
     step = _aligned(16, k)
     tile = default_overlap(caps) + step
-    h, w = _aligned(max(caps.min_size, k, 8), k), tile + step
+    h, w = _aligned(max(caps.min_size, caps.min_input, k, 8), k), tile + step
     x = make_image("textured", h, w, seed=19)
     whole = enhance(model, x, tile="off", plain=True)
     tiled = enhance(model, x, tile=tile, plain=True)

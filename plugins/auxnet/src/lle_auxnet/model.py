@@ -15,7 +15,7 @@ Inference runs the first stage's illumination block only and returns ``clamp(S /
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import torch
 from pydantic import Field, model_validator
@@ -53,7 +53,9 @@ class AuxNetParams(Params):
     stages: int = Field(3, ge=1)
     fe_wiring: Literal["per_stage", "once"] = "per_stage"
     branch_channels: int | list[int] = 4
-    dilations: list[int] = Field(default_factory=lambda: [1, 2, 3, 4], min_length=1)
+    dilations: list[Annotated[int, Field(ge=0)]] = Field(  # 0: a 1x1 branch
+        default_factory=lambda: [1, 2, 3, 4], min_length=1
+    )
     reduction_channels: int | None = Field(None, ge=1)
     hidden_channels: int = Field(4, ge=1)
     calibrator_width: int = Field(16, ge=1)

@@ -83,6 +83,7 @@ class FRLIE(Enhancer):
     default_capabilities: ClassVar[Capabilities] = Capabilities(
         multiple_of=MULTIPLE_OF,
         min_size=MULTIPLE_OF,
+        min_input=8,  # smaller: wrong even with edge padding (docs/reliability.md)
         receptive_field=receptive_radius(4, DEFAULT_DILATIONS, 2),
         tiling="tile",
         dtypes=("float32", "bfloat16"),

@@ -7,7 +7,7 @@ pydantic and the core's parameter base classes. Defaults reproduce the released 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -16,6 +16,9 @@ from lle_core.registry import Params
 
 #: Dilation rates of the released context block (the code's unused "square" option is 1,2,4,8).
 DEFAULT_DILATIONS: tuple[int, ...] = (1, 2, 3, 4)
+
+#: A dilation rate of a 3×3 branch (padding = dilation): 1 or more, checked before building.
+Dilation = Annotated[int, Field(ge=1)]
 
 
 class ContextBlockParams(Params):
@@ -30,7 +33,7 @@ class ContextBlockParams(Params):
 
     channels: int = Field(128, ge=1)
     mid_channels: int = Field(32, ge=1)
-    dilations: tuple[int, ...] = Field(DEFAULT_DILATIONS, min_length=1)
+    dilations: tuple[Dilation, ...] = Field(DEFAULT_DILATIONS, min_length=1)
     negative_slope: float = Field(0.2, ge=0.0)
 
 
@@ -60,7 +63,7 @@ class FRBlockParams(Params):
 
     channels: int = Field(128, ge=1)
     mid_channels: int = Field(32, ge=1)
-    dilations: tuple[int, ...] = Field(DEFAULT_DILATIONS, min_length=1)
+    dilations: tuple[Dilation, ...] = Field(DEFAULT_DILATIONS, min_length=1)
     num_res_blocks: int = Field(2, ge=0)
 
 
@@ -78,7 +81,7 @@ class FRNetParams(Params):
     width: int = Field(128, ge=1)
     num_blocks: int = Field(4, ge=1)
     mid_channels: int = Field(32, ge=1)
-    dilations: tuple[int, ...] = Field(DEFAULT_DILATIONS, min_length=1)
+    dilations: tuple[Dilation, ...] = Field(DEFAULT_DILATIONS, min_length=1)
     num_res_blocks: int = Field(2, ge=0)
 
 
@@ -100,7 +103,7 @@ class FRLIEParams(Params):
     base_channels: int = Field(32, ge=1)
     num_blocks: int = Field(4, ge=1)
     context_channels: int = Field(32, ge=1)
-    dilations: tuple[int, ...] = Field(DEFAULT_DILATIONS, min_length=1)
+    dilations: tuple[Dilation, ...] = Field(DEFAULT_DILATIONS, min_length=1)
     num_res_blocks: int = Field(2, ge=0)
     upsample: Literal["bilinear", "pixelshuffle"] = "bilinear"
     post_blend: bool = False

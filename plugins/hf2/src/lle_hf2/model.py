@@ -135,6 +135,7 @@ class HF2UNet(Enhancer):
     default_capabilities: ClassVar[Capabilities] = Capabilities(
         multiple_of=16,
         min_size=32,
+        min_input=2,  # smaller: wrong even with edge padding (docs/reliability.md)
         scale=1,
         # CBAM channel attention pools over the whole image (GlobalPool layers). Streaming
         # them exactly takes 9 passes (each fusion pools features re-weighted by the previous

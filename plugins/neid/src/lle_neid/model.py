@@ -65,6 +65,7 @@ def _capabilities(levels: int, mode: str, feature_fusion: bool) -> Capabilities:
     return Capabilities(
         multiple_of=1,  # padding to 2**(L-1) (and to even sizes) happens inside the model
         min_size=1,
+        min_input=12,  # smaller: wrong even with edge padding (docs/reliability.md)
         scale=SCALE if mode == "field_to_command" else 1,
         # The FF gates pool globally (GlobalPool): tiled inference streams them over the tiles
         # (one pass: every gate pools a DR feature that no gate depends on), then blends.
