@@ -50,7 +50,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import warnings
 from pathlib import Path
 
 from lle_core.cache import CACHE_ENV, private_folder, problem
@@ -228,8 +227,7 @@ def _build(
         folder = private_folder("kernels")
     except UnsafeCacheError as err:
         _PROBLEMS[name] = f"{name}: {err}"
-        warnings.warn(f"{_PROBLEMS[name]} (the model runs its PyTorch path)", RuntimeWarning,
-                      stacklevel=4)
+        _log.warning("%s (the model runs its PyTorch path)", _PROBLEMS[name])  # one line
         return None
     info = os.stat(compiler)
     identity = b"\0".join([source, compiler.encode(),
