@@ -95,7 +95,11 @@ class ComponentSpec:
         return f"ComponentSpec({self.kind}:{self.to_dict()!r})"
 
 
-def _flatten(err: ValidationError, prefix: str) -> list[tuple[str, str]]:
+def validation_problems(err: ValidationError, prefix: str) -> list[tuple[str, str]]:
+    """``(dotted path, message)`` of each error in ``err``, paths under ``prefix``.
+
+    Nested spec errors are expanded to their own paths (``model.fusion.op``).
+    """
     problems: list[tuple[str, str]] = []
     for item in err.errors():
         loc = ".".join(str(p) for p in item["loc"])
@@ -181,7 +185,7 @@ def parse_spec(
     try:
         validated = entry.params.model_validate(params)
     except ValidationError as err:
-        raise ConfigError(_flatten(err, path)) from None
+        raise ConfigError(validation_problems(err, path)) from None
     return ComponentSpec(kind, entry.name, validated)
 
 

@@ -40,7 +40,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from lle_core.bench.speed import _peak_mb, _rss_mb, run_isolated
+from lle_core.bench.speed import peak_mb, rss_mb, run_isolated
 
 #: Baselines every comparison measures and divides by.
 BASELINES: tuple[str, ...] = ("core.identity", "core.gamma")
@@ -149,7 +149,7 @@ def measure_case(payload: dict[str, Any]) -> dict[str, Any]:
 
     use_autocast = case.precision == "bf16" and case.autocast
     expected = (1, 3, height * caps.scale, width * caps.scale)
-    rss_before = _rss_mb()
+    rss_before = rss_mb()
     for _ in range(max(payload.get("warmup", 1), 1)):
         out = forward(x, bf16_autocast=use_autocast)
     if tuple(out.shape) != expected:
@@ -161,7 +161,7 @@ def measure_case(payload: dict[str, Any]) -> dict[str, Any]:
         forward(x, bf16_autocast=use_autocast)
         times.append(time.perf_counter() - start)
         cpu_times.append(time.process_time() - cpu_start)
-    peak_rss = _peak_mb()
+    peak_rss = peak_mb()
 
     known = {t.untyped_storage().data_ptr() for t in [x, *model.parameters(), *model.buffers()]}
     tracker = PeakMemoryTracker(ignore=known)

@@ -30,7 +30,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from lle_core.errors import ConfigError
-from lle_core.spec import _flatten, load_config_file
+from lle_core.spec import load_config_file, validation_problems
 
 
 class _Section(BaseModel):
@@ -150,4 +150,4 @@ def load_bench_config(source: str | Path | dict[str, Any]) -> BenchConfig:
     try:
         return BenchConfig.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(_flatten(err, ""), source=label) from None
+        raise ConfigError(validation_problems(err, ""), source=label) from None

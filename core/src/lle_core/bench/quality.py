@@ -109,10 +109,10 @@ def stage_config(
     out_dir: Path,
 ) -> dict[str, Any]:
     """The run config of one stage, as a validated-ready mapping."""
-    from lle_core.engine.config import _RECIPE_RE, _set_path, load_recipe
+    from lle_core.engine.config import RECIPE_RE, load_recipe, set_path
     from lle_core.spec import load_config_file
 
-    match = _RECIPE_RE.match(stage.config)
+    match = RECIPE_RE.match(stage.config)
     if match and not Path(stage.config).exists():
         data = load_recipe(match["plugin"], match["recipe"])
     else:
@@ -127,7 +127,7 @@ def stage_config(
     data["train"].update({"val_every": None, "ckpt_every": None})
     data["out"] = str(out_dir)
     for key, value in fill_previous({**overrides, **stage.set}, previous).items():
-        _set_path(data, key, value, source=stage.config)
+        set_path(data, key, value, source=stage.config)
     return data
 
 

@@ -30,7 +30,8 @@ import time
 from typing import Any
 
 
-def _rss_mb() -> float:
+def rss_mb() -> float:
+    """Current resident memory of this process, MiB (Linux ``/proc/self/statm``)."""
     with open("/proc/self/statm") as fh:
         pages = int(fh.read().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -46,7 +47,7 @@ def _reset_peak() -> bool:
         return False
 
 
-def _peak_mb() -> float:
+def peak_mb() -> float:
     """Peak resident memory since the last :func:`_reset_peak` (else since process start)."""
     try:
         with open("/proc/self/status") as fh:
@@ -71,7 +72,7 @@ def measure_inference(
     x = torch.rand(1, 3, height, width) * 0.3
     enhance(model, x)  # warm-up (also probes memory for tiling, loads kernels)
     _reset_peak()  # otherwise the high-water mark of imports and warm-up dominates
-    before = _rss_mb()
+    before = rss_mb()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -81,7 +82,7 @@ def measure_inference(
     return {
         "seconds": seconds,
         "mpix_per_s": width * height / 1e6 / seconds,
-        "peak_mb": _peak_mb() - before,
+        "peak_mb": peak_mb() - before,
     }
 
 

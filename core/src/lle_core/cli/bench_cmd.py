@@ -61,14 +61,14 @@ def _quick_config(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     """Load or assemble the bench config and run it."""
     from lle_core.bench import load_bench_config, run_bench
-    from lle_core.engine.config import _parse_overrides
+    from lle_core.engine.config import parse_overrides
 
     if args.config:
         cfg = load_bench_config(args.config)
         budget = cfg.budget.model_copy(update={
             k: v for k, v in (("steps", args.steps), ("minutes", args.minutes)) if v is not None
         })
-        extra = dict(_parse_overrides(args.set))
+        extra = dict(parse_overrides(args.set))
         cfg = cfg.model_copy(update={"budget": budget, "set": {**cfg.set, **extra}})
     else:
         cfg = load_bench_config(_quick_config(args))

@@ -149,11 +149,11 @@ def model_from_args(args: argparse.Namespace) -> Any:
         WeightsError: The model needs weights and none were given.
     """
     from lle_core.checkpoint import load_model
-    from lle_core.engine.config import _parse_overrides
+    from lle_core.engine.config import parse_overrides
     from lle_core.inference import model_for_inference
     from lle_core.spec import load_config_file
 
-    sets = dict(_parse_overrides(getattr(args, "set", None) or []))
+    sets = dict(parse_overrides(getattr(args, "set", None) or []))
     spec: Any = args.model
     if args.config:
         data = load_config_file(args.config)

@@ -23,13 +23,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from lle_core.errors import ConfigError
-from lle_core.spec import ComponentSpec, SpecOf, _flatten, load_config_file
+from lle_core.spec import ComponentSpec, SpecOf, load_config_file, validation_problems
 
 #: Dataset type used when ``--data``/``--val`` fill a config that names none.
 DEFAULT_DATASET = "core.paired_folder"
 
 #: ``plugin:recipe`` (a recipe shipped as package data), as opposed to a file path.
-_RECIPE_RE = re.compile(r"^(?P<plugin>[A-Za-z_][\w-]*):(?P<recipe>[\w.-]+)$")
+RECIPE_RE = re.compile(r"^(?P<plugin>[A-Za-z_][\w-]*):(?P<recipe>[\w.-]+)$")
 
 
 class _Section(BaseModel):
@@ -207,7 +207,7 @@ def validate_run_config(data: Mapping[str, Any], *, source: str | None = None) -
         return RunConfig.model_validate(dict(data))
     except ValidationError as err:
         problems = []
-        for path, msg in _flatten(err, ""):
+        for path, msg in validation_problems(err, ""):
             problems.append((path, _hint(path, msg)))
         raise ConfigError(problems, source=source) from None
 
@@ -237,7 +237,7 @@ def read_config_source(
     if isinstance(source, Mapping):
         return _deep_copy(source), None
     text = str(source)
-    match = _RECIPE_RE.match(text)
+    match = RECIPE_RE.match(text)
     if match and not Path(text).exists():
         return load_recipe(match["plugin"], match["recipe"]), text
     return load_config_file(text), text
@@ -267,20 +267,20 @@ def load_run_config(
         ConfigError: Unreadable source, unknown recipe, bad override or invalid config.
     """
     data, label = read_config_source(source)
-    for key, value in _parse_overrides(overrides):
-        _set_path(data, key, value, source=label)
+    for key, value in parse_overrides(overrides):
+        set_path(data, key, value, source=label)
     if data_dir is not None:
         section = data.get("data")
         if not isinstance(section, dict) or not section.get("train"):
-            _set_path(data, "data.train", {"type": DEFAULT_DATASET}, source=label)
-        _set_path(data, "data.train.root", str(data_dir), source=label)
+            set_path(data, "data.train", {"type": DEFAULT_DATASET}, source=label)
+        set_path(data, "data.train.root", str(data_dir), source=label)
     if val_dir is not None:
         data_section = data.get("data")
         if not isinstance(data_section, dict) or not data_section.get("val"):
             train = data_section.get("train") if isinstance(data_section, dict) else None
             type_ = train.get("type") if isinstance(train, dict) else train
-            _set_path(data, "data.val", {"type": type_ or DEFAULT_DATASET}, source=label)
-        _set_path(data, "data.val.root", str(val_dir), source=label)
+            set_path(data, "data.val", {"type": type_ or DEFAULT_DATASET}, source=label)
+        set_path(data, "data.val.root", str(val_dir), source=label)
     return validate_run_config(data, source=label)
 
 
@@ -292,7 +292,12 @@ def _deep_copy(value: Any) -> Any:
     return value
 
 
-def _parse_overrides(overrides: Sequence[str] | Mapping[str, Any]) -> list[tuple[str, Any]]:
+def parse_overrides(overrides: Sequence[str] | Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """``["a.b=1", "c=x"]`` (``--set``) as ``[("a.b", 1), ("c", "x")]``; values parsed as YAML.
+
+    Raises:
+        ConfigError: An item without ``=`` or with a value YAML cannot parse.
+    """
     if isinstance(overrides, Mapping):
         return list(overrides.items())
     out = []
@@ -308,7 +313,7 @@ def _parse_overrides(overrides: Sequence[str] | Mapping[str, Any]) -> list[tuple
     return out
 
 
-def _set_path(data: dict[str, Any], dotted: str, value: Any, *, source: str | None) -> None:
+def set_path(data: dict[str, Any], dotted: str, value: Any, *, source: str | None) -> None:
     """Set ``data[a][b]... = value``; a string spec on the way becomes ``{type: ...}``."""
     parts = dotted.split(".")
     node: Any = data
