@@ -29,8 +29,10 @@ def test_hue_normaliser_180_doubles_the_value() -> None:
     v180 = HueLoss(normalizer=180)(a, b).item()
     assert v360 == pytest.approx(70.0 / 360.0, abs=2e-3)
     assert v180 == pytest.approx(2 * v360, rel=1e-5)
-    with pytest.raises(ValueError, match="180 or 360"):
-        HueLoss(normalizer=90)  # type: ignore[arg-type]
+    import lle_core
+
+    with pytest.raises(lle_core.ConfigError, match="normalizer"):  # Params validates (one source)
+        lle_core.create("loss", {"type": "frlie.hue", "normalizer": 90})
 
 
 @pytest.mark.parametrize("level", [0.0, 0.5, 1.0])

@@ -69,8 +69,6 @@ class HueLoss(LossTerm):
     ) -> None:
         """Args: normalizer: 360 (code) or 180 (paper); the rest see ``LossParams``."""
         super().__init__(weight=weight, name=name or "hue", keys=keys)
-        if normalizer not in (180, 360):
-            raise ValueError(f"hue loss normalizer must be 180 or 360, got {normalizer!r}")
         self.normalizer = float(normalizer)
 
     def compute(self, pred: Tensor, target: Tensor) -> Tensor:  # type: ignore[override]

@@ -93,8 +93,6 @@ class HF2Fusion(FusionOp):
         residual: bool = True,
     ) -> None:
         super().__init__(channels)
-        if op not in ("mul", "add", "cat"):
-            raise ValueError(f"HF2 op must be 'mul', 'add' or 'cat', got {op!r}")
         self.op = op
         self.share_attention = share_attention
         self.residual = residual

@@ -77,8 +77,6 @@ class ChannelFeatureFusion(FusionOp):
     ) -> None:
         """Args: channels: ``C``; the rest: see :class:`lle_neid.params.ChannelFFParams`."""
         super().__init__(channels)
-        if gate not in ("sigmoid", "sk_softmax", "residual"):
-            raise ValueError(f"channel_ff gate must be sigmoid|sk_softmax|residual, got {gate!r}")
         self.gate = gate
         self.hidden = max(channels // reduction, min_hidden)
         if gate == "sk_softmax":

@@ -49,10 +49,6 @@ class TwoStreamTrainer(Trainer):
     ) -> None:
         """Args: model, loss: runtime; the rest: see :class:`lle_neid.params.TwoStreamParams`."""
         super().__init__(model=model, loss=loss)
-        if dr_target not in ("low", "high"):
-            raise ValueError(
-                f"neid.two_stream dr_target must be 'low' or 'high', got {dr_target!r}"
-            )
         self.scale = scale
         self.antialias = antialias
         self.dr_target = dr_target
