@@ -114,10 +114,6 @@ class AuxNet(Enhancer):
     ) -> None:
         """Args: see :class:`AuxNetParams`."""
         super().__init__()
-        if stages < 1:
-            raise ValueError(f"auxnet.model: stages must be >= 1, got {stages}")
-        if fe_wiring not in ("per_stage", "once"):
-            raise ValueError(f"auxnet.model: fe_wiring must be per_stage|once, got {fe_wiring!r}")
         self.stages = stages
         self.fe_wiring = fe_wiring
         self.floor = float(illumination_floor)

@@ -93,10 +93,6 @@ class DLN(Enhancer):
     ) -> None:
         """Args: see :class:`DLNParams`."""
         super().__init__()
-        if brightness_gamma < 0:
-            raise ValueError(f"brightness_gamma must be >= 0, got {brightness_gamma}")
-        if residual_init not in ("kaiming", "zero"):
-            raise ValueError(f"residual_init must be 'kaiming' or 'zero', got {residual_init!r}")
         self.residual_init = residual_init
         self.dim = dim
         self.n_lbp = n_lbp

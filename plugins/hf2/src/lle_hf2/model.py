@@ -166,8 +166,6 @@ class HF2UNet(Enhancer):
         init: str = "kaiming",
     ) -> None:
         super().__init__()
-        if base_width < 1:
-            raise ValueError(f"base_width must be >= 1, got {base_width}")
         self.widths = tuple(m * base_width for m in WIDTH_MULTIPLIERS)
         self.use_prior = use_prior
         self.prior_input = prior_input
@@ -207,8 +205,6 @@ class HF2UNet(Enhancer):
         if init == "kaiming":
             for part in (self.encoder, self.up, self.decoder):
                 _he_init(part)
-        elif init != "pytorch":
-            raise ValueError(f"init must be 'kaiming' or 'pytorch', got {init!r}")
 
     # -- construction helpers ---------------------------------------------------------------
     def _make_adapters(self, backbone: nn.Module, mode: str) -> list[nn.Module]:

@@ -114,14 +114,8 @@ class NEID(Enhancer):
         downsample_antialias: bool = True,
         init_std: float | None = None,
     ) -> None:
-        """Args: see :class:`lle_neid.params.NEIDParams`."""
+        """Args: see :class:`lle_neid.params.NEIDParams`, which validates them (a spec)."""
         super().__init__()
-        if feature_fusion and not dr_branch:
-            raise ValueError("NEID: feature_fusion=True needs dr_branch=True")
-        if mode not in ("protocol", "field_to_command"):
-            raise ValueError(f"NEID mode must be 'protocol' or 'field_to_command', got {mode!r}")
-        if ff_site not in ("skip", "decoder"):
-            raise ValueError(f"NEID ff_site must be 'skip' or 'decoder', got {ff_site!r}")
         self.widths = tuple(int(w) for w in widths)
         self.dr_branch = dr_branch
         self.feature_fusion = feature_fusion
