@@ -278,15 +278,26 @@ def test_the_kernel_folder_and_files_are_private_under_umask_000(tmp_path):
 
 
 @POSIX
-def test_a_kernel_folder_others_can_write_is_refused_with_one_line(tmp_path):
+def test_a_kernel_folder_others_could_write_is_made_private_and_nothing_planted_loads(tmp_path):
+    # Issue 24, case: the folder lle created 0777 under umask 000 (by an older lle) holds a
+    # library someone else put there.
     kernels = _Kernels(tmp_path)
     for library in kernels.built():
         shutil.copyfile(kernels.planted, library)
     kernels.folder.chmod(0o777)
     done = kernels.load()
     _assert_not_loaded(kernels, done)
-    assert "NONE" in done.stdout and str(kernels.folder) in done.stdout
-    assert done.stderr.count("written by other users") == 1, done.stderr
+    assert "ADD 5" in done.stdout, done.stdout + done.stderr  # rebuilt
+    assert kernels.folder.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_kernel_folder_lle_cannot_use_is_refused_in_one_line(tmp_path):
+    kernels = _Kernels(tmp_path)
+    kernels.cache.mkdir(mode=0o700)
+    kernels.folder.write_text("not a folder")
+    done = kernels.load()
+    assert "NONE" in done.stdout and str(kernels.folder) in done.stdout, done.stdout
+    assert "is not a folder" in done.stderr, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr  # one line, no traceback
 
 
@@ -336,3 +347,20 @@ def test_lle_enhance_with_auxnet_never_runs_a_planted_kernel(tmp_path):
     assert again.returncode == 0, again.stderr
     assert not kernels.marker.exists(), "the planted library was loaded: its constructor ran"
     assert (tmp_path / "b" / "p.png").read_bytes() == (tmp_path / "a" / "p.png").read_bytes()
+
+
+@POSIX
+def test_a_cache_folder_the_user_named_and_others_can_write_is_not_used_nor_changed(
+        tmp_path, monkeypatch):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("LLE_CACHE_DIR", str(shared))
+    monkeypatch.setattr(manifest, "SHIPPED", "no-such-file.json")
+    manifest.forget()
+    try:
+        manifest.describe_path(registered_paths()["lle_auxnet"][0])
+    finally:
+        manifest.forget()
+    assert list(shared.iterdir()) == []  # nothing cached where others could change it
+    assert shared.stat().st_mode & 0o777 == 0o777  # and the user's folder left as it was

@@ -15,6 +15,7 @@ This module uses only the standard library.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -58,10 +59,25 @@ def problem(path: Path, *, folder: bool) -> str | None:
     return None
 
 
-def private_folder(name: str) -> Path:
+def _own_folder(path: Path) -> bool:
+    getuid = getattr(os, "geteuid", None)
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and (getuid is None or st.st_uid == getuid())
+
+
+def private_folder(name: str, *, tighten: bool = False) -> Path:
     """``<cache_dir()>/<name>``, created ``0700`` if missing, checked to be private.
 
     Folders created on the way (the cache folder itself) are made ``0700`` too.
+
+    Args:
+        name: Sub-folder of the cache folder (``""``: the cache folder itself).
+        tighten: An existing folder of the user's that others can write to is made ``0700``
+            instead of refused (for folders only lle uses, e.g. ``kernels``, whose files are
+            each checked before use; never the cache folder a user named).
 
     Raises:
         UnsafeCacheError: The folder cannot be created, or it is not private: owned by
@@ -84,6 +100,10 @@ def private_folder(name: str) -> Path:
     except OSError as err:
         raise UnsafeCacheError(f"cannot create the cache folder {target}: {err}") from None
     found = problem(target, folder=True)
+    if found is not None and tighten and name and _own_folder(target):
+        with contextlib.suppress(OSError):  # if it fails, the folder is refused below
+            os.chmod(target, 0o700)
+        found = problem(target, folder=True)
     if found is not None:
         raise UnsafeCacheError(
             f"cache folder {target} {found}; lle loads nothing from it. Remove it, or set "

@@ -23,8 +23,10 @@ name and renamed into place (atomic): concurrent processes never load a half-wri
 Only what lle built is loaded (docs/reliability.md, "Nothing is loaded that lle did not build"):
 
 * the ``kernels`` folder is created ``0700`` whatever the umask, and must be owned by the user
-  and writable by nobody else (:func:`lle_core.cache.private_folder`); otherwise nothing is
-  loaded from it and the model uses its PyTorch path, with one warning naming the folder;
+  and writable by nobody else (:func:`lle_core.cache.private_folder`): lle makes a folder of
+  the user's that others could write to (e.g. one an older lle created under umask 000)
+  ``0700``, and loads nothing from a folder of another user or from something that is not a
+  folder: the model uses its PyTorch path, with one warning naming the folder;
 * when lle builds a library it records the library's SHA-256 next to it (``<library>.sha256``,
   ``0600``); a library is loaded only when it is a regular file owned by the user, writable by
   nobody else, and its SHA-256 is the recorded one. Anything else (a planted file, a symbolic
@@ -224,7 +226,7 @@ def _build(
         _PROBLEMS[name] = "no C compiler found (set CC or install gcc/clang)"
         return None
     try:
-        folder = private_folder("kernels")
+        folder = private_folder("kernels", tighten=True)
     except UnsafeCacheError as err:
         _PROBLEMS[name] = f"{name}: {err}"
         _log.warning("%s (the model runs its PyTorch path)", _PROBLEMS[name])  # one line
