@@ -344,8 +344,8 @@ def test_lle_enhance_with_auxnet_never_runs_a_planted_kernel(tmp_path):
         env={**os.environ, "LLE_CACHE_DIR": str(env_cache), "HF_HUB_OFFLINE": "1",
              "LLE_TEST_PLANT_MARKER": str(kernels.marker)},
         capture_output=True, text=True, timeout=600, check=False)
-    assert again.returncode == 0, again.stderr
     assert not kernels.marker.exists(), "the planted library was loaded: its constructor ran"
+    assert again.returncode == 0, again.stderr
     assert (tmp_path / "b" / "p.png").read_bytes() == (tmp_path / "a" / "p.png").read_bytes()
 
 
