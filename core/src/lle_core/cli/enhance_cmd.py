@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,7 @@ from lle_core.errors import ConfigError, LLEError
 from lle_core.options import check_environment, memory_mb_option, tile_option
 
 if TYPE_CHECKING:
-    from lle_core.inference import EnhanceReport, FileProgress
+    from lle_core.inference import EnhanceReport, FileProgress, Shard
 
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
@@ -256,7 +257,7 @@ def cli_option_names() -> Iterator[None]:
 class _ProgressBar:
     """The rich progress bar of ``lle enhance``: files, the rate, and a large image's tiles."""
 
-    def __init__(self, console: Any, name: str, total: int) -> None:
+    def __init__(self, console: Any, name: str, total: int, *, disable: bool = False) -> None:
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -270,7 +271,7 @@ class _ProgressBar:
         self.bar = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
             TaskProgressColumn(show_speed=True), TimeRemainingColumn(), console=console,
-            transient=False,
+            transient=False, disable=disable,
         )
         self.files = self.bar.add_task(f"enhancing with {name}", total=total)
         self.tiles = self.bar.add_task("tiles", total=1, visible=False)
@@ -319,15 +320,58 @@ def run_enhance(args: argparse.Namespace) -> int:
         name = str(getattr(model, "name", None) or getattr(
             getattr(model, "lle_spec", None), "name", type(model).__name__
         ))
-        with _ProgressBar(console, name, len(inputs)) as bar:
-            report = enhance_files(
-                inputs, targets, model=model, overwrite=args.overwrite, device=args.device,
-                tile=tile, overlap=args.overlap, max_memory_mb=args.max_memory_mb,
-                dtype=args.dtype, plain=True if getattr(args, "plain", False) else None,
-                on_progress=bar.update,
+        from lle_core.cli.enhance_ranks import rank_device
+        from lle_core.inference.shard import current_shard
+
+        shard = current_shard()  # under torchrun: this process' part of the inputs
+        where = targets[0] if len(targets) == 1 else Path(args.out)
+        traceback = getattr(args, "traceback", False)
+        with _ProgressBar(console, name, len(shard.take(inputs)),
+                          disable=not shard.is_main) as bar:
+            run = functools.partial(
+                enhance_files, inputs, targets, model=model, overwrite=args.overwrite,
+                device=rank_device(args.device, shard), tile=tile, overlap=args.overlap,
+                max_memory_mb=args.max_memory_mb, dtype=args.dtype,
+                plain=True if getattr(args, "plain", False) else None, on_progress=bar.update,
+                shard=shard,
             )
-    return _print_summary(console, report, targets[0] if len(targets) == 1 else Path(args.out),
-                          traceback=getattr(args, "traceback", False))
+            if shard.world_size == 1:
+                report = run()
+            else:
+                merged, ok = _run_on_ranks(run, shard)
+    if shard.world_size == 1:
+        return _print_summary(console, report, where, traceback=traceback)
+    if merged is None:  # not rank 0: rank 0 reports for every process
+        return 0 if ok else 1
+    total, counts = merged
+    console.print(f"{shard.world_size} processes: " + ", ".join(
+        f"rank {r} wrote {n}" for r, n in enumerate(counts)), soft_wrap=True)
+    return _print_summary(console, total, where, traceback=False)
+
+
+def _run_on_ranks(
+    run: Callable[[], EnhanceReport], shard: Shard
+) -> tuple[tuple[EnhanceReport, list[int]] | None, bool]:
+    """One process of a ``torchrun`` launch: its shard, then every report gathered.
+
+    Returns:
+        The merged report and the images each rank wrote (rank 0; ``None`` elsewhere), and
+        whether this process' own part succeeded.
+    """
+    from lle_core.cli.enhance_ranks import gather_reports, join_ranks, leave_ranks
+
+    created = join_ranks(shard)
+    try:
+        report: EnhanceReport | None = None
+        error: BaseException | None = None
+        try:
+            report = run()
+        except Exception as err:  # reported by rank 0 once every process has finished
+            error = err
+        merged = gather_reports(report, error, shard)
+    finally:
+        leave_ranks(created)
+    return merged, error is None and report is not None and not report.failed
 
 
 def _print_summary(console: Any, report: EnhanceReport, where: Path, *, traceback: bool) -> int:

@@ -3,7 +3,8 @@
 * :func:`enhance` — path / PIL / tensor in, enhanced ``[0, 1]`` tensor out.
 * :func:`enhance_files` — image files, folders and globs in, result files out (read-ahead /
   write-behind, ``on_progress`` callbacks, an :class:`EnhanceReport` back); ``lle enhance``
-  is this plus a progress bar.
+  is this plus a progress bar. Under ``torchrun`` each process takes its :class:`Shard` of
+  the files (:mod:`lle_core.inference.shard`).
 * :func:`model_for_inference` — a name, spec or module (plus optional weights) to a model;
   refuses architectures that need weights when none are given.
 * :func:`forward_padded` — reflect-pad to ``multiple_of``, run, crop back (scale-aware).
@@ -26,6 +27,7 @@ from lle_core.inference.memory import (
 )
 from lle_core.inference.padding import crop_output, forward_padded, model_capabilities
 from lle_core.inference.pipeline import EnhanceReport, FileProgress, enhance_files
+from lle_core.inference.shard import Shard, current_shard
 from lle_core.inference.tiling import (
     TilePlan,
     axis_spans,
@@ -41,12 +43,14 @@ __all__ = [
     "EnhanceReport",
     "FileProgress",
     "PeakMemoryTracker",
+    "Shard",
     "TilePlan",
     "as_batch",
     "axis_spans",
     "axis_weights",
     "check_options",
     "crop_output",
+    "current_shard",
     "default_overlap",
     "enhance",
     "enhance_files",

@@ -33,6 +33,7 @@ from lle_core.inference.paths import (
     output_paths,
     prepare_output_folders,
 )
+from lle_core.inference.shard import Shard, current_shard
 from lle_core.options import check_environment, memory_mb_option, tile_option
 
 #: Images decoded ahead of the one being enhanced (memory: one decoded image each).
@@ -73,6 +74,8 @@ class EnhanceReport:
         failed: ``(input, error)`` of each input skipped because it could not be read or
             enhanced (its output is not written).
         seconds: Wall time of the run (decoding, compute and writing).
+        shard: The part of the run this process did (``inputs`` and ``outputs`` are that
+            part; ``Shard()`` when one process does everything).
     """
 
     inputs: list[Path]
@@ -80,6 +83,7 @@ class EnhanceReport:
     written: list[Path] = field(default_factory=list)
     failed: list[tuple[Path, BaseException]] = field(default_factory=list)
     seconds: float = 0.0
+    shard: Shard = field(default_factory=Shard)
 
     @property
     def images_per_second(self) -> float:
@@ -114,6 +118,7 @@ def enhance_files(
     dtype: torch.dtype | str | None = None,
     plain: bool | None = None,
     on_progress: Callable[[FileProgress], None] | None = None,
+    shard: Shard | None = None,
 ) -> EnhanceReport:
     """Enhance image files with one model and write each result atomically.
 
@@ -142,6 +147,10 @@ def enhance_files(
         plain: As for :func:`~lle_core.inference.enhance`.
         on_progress: Called with a :class:`FileProgress` before and after each file and
             after each of its tiles (from the calling thread).
+        shard: The part of the inputs this process enhances; default
+            :func:`~lle_core.inference.shard.current_shard` (under ``torchrun``: every
+            ``WORLD_SIZE``-th input from ``RANK``, see :mod:`lle_core.inference.shard`;
+            otherwise all). Names and checks are those of the whole run on every process.
 
     Raises:
         ImageReadError: An input names nothing.
@@ -170,11 +179,13 @@ def enhance_files(
                 "outputs", f"{len(targets)} output(s) for {len(sources)} input image(s)"
             )])
     check_overwrites(sources, targets, overwrite=overwrite)
+    part = shard if shard is not None else current_shard()
+    sources, targets = part.take(sources), part.take(targets)
     net = model_for_inference(model, None if weights is None else Path(weights))
     check_options(net, device=device, dtype=dtype, overlap=overlap)
     prepare_output_folders(targets)
     options = _Options(device, tile, overlap, max_memory_mb, dtype, plain)
-    report = EnhanceReport(inputs=sources, outputs=targets)
+    report = EnhanceReport(inputs=sources, outputs=targets, shard=part)
     start = time.perf_counter()
     try:
         _FilePipeline(net, options, report, on_progress).run()
