@@ -34,7 +34,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -128,8 +128,7 @@ def measure_case(payload: dict[str, Any]) -> dict[str, Any]:
     torch.manual_seed(0)
     model = parse_spec("model", case.spec).build().eval()
     caps = model_capabilities(model)
-    count = getattr(model, "inference_parameter_count", None)
-    params = int(count()) if callable(count) else sum(p.numel() for p in model.parameters())
+    params = _parameter_count(model)
     x = torch.rand(1, 3, height, width) * 0.3
     fp32_state: dict[str, torch.Tensor] | None = None
     if case.channels_last:
@@ -148,21 +147,13 @@ def measure_case(payload: dict[str, Any]) -> dict[str, Any]:
             return forward_padded(model, inp, caps)
 
     use_autocast = case.precision == "bf16" and case.autocast
-    expected = (1, 3, height * caps.scale, width * caps.scale)
     rss_before = rss_mb()
-    for _ in range(max(payload.get("warmup", 1), 1)):
-        out = forward(x, bf16_autocast=use_autocast)
-    if tuple(out.shape) != expected:
-        raise RuntimeError(f"{case.label}: output shape {tuple(out.shape)}, expected {expected}")
-    del out
-    times, cpu_times = [], []
-    for _ in range(payload["repeats"]):
-        start, cpu_start = time.perf_counter(), time.process_time()
-        forward(x, bf16_autocast=use_autocast)
-        times.append(time.perf_counter() - start)
-        cpu_times.append(time.process_time() - cpu_start)
+    times, cpu_times = _time_calls(
+        lambda: forward(x, bf16_autocast=use_autocast), (1, 3, height * caps.scale,
+        width * caps.scale), case.label, warmup=payload.get("warmup", 1),
+        repeats=payload["repeats"],
+    )
     peak_rss = peak_mb()
-
     known = {t.untyped_storage().data_ptr() for t in [x, *model.parameters(), *model.buffers()]}
     tracker = PeakMemoryTracker(ignore=known)
     with tracker:
@@ -193,6 +184,37 @@ def measure_case(payload: dict[str, Any]) -> dict[str, Any]:
         "max_abs_diff_vs_fp32": max_diff,
         "threads": torch.get_num_threads(),
     }
+
+
+def _parameter_count(model: Any) -> int:
+    """Parameters the model runs with (``inference_parameter_count()`` when it defines one)."""
+    count = getattr(model, "inference_parameter_count", None)
+    return int(count()) if callable(count) else sum(p.numel() for p in model.parameters())
+
+
+def _time_calls(
+    run: Callable[[], Any], expected: tuple[int, ...], label: str, *, warmup: int, repeats: int
+) -> tuple[list[float], list[float]]:
+    """Warm ``run`` up (at least once; its output must have shape ``expected``), then time it.
+
+    Returns:
+        Wall-clock and CPU seconds of each of the ``repeats`` timed calls.
+
+    Raises:
+        RuntimeError: The output shape is not ``expected`` (the message names ``label``).
+    """
+    for _ in range(max(warmup, 1)):
+        out = run()
+    if tuple(out.shape) != expected:
+        raise RuntimeError(f"{label}: output shape {tuple(out.shape)}, expected {expected}")
+    del out
+    times, cpu_times = [], []
+    for _ in range(repeats):
+        start, cpu_start = time.perf_counter(), time.process_time()
+        run()
+        times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
+    return times, cpu_times
 
 
 def add_ratios(rows: list[dict[str, Any]], baselines: Sequence[str] = BASELINES) -> None:

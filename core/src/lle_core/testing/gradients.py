@@ -204,86 +204,117 @@ def check_trainable(
         AssertionError: One line per violated rule, naming the worst parameters.
     """
     label, net = _build(model, params)
+    batch = _probe_batch(net, side)
+    torch.manual_seed(0)
+    step = _declared_step(label, net, batch, loss, trainer)
+    problems: dict[str, str] = {}
+    ratio = _output_ratio(step.outputs, net, batch["low"], output_floor, problems)
+    grads: list[tuple[str, float]] = []
+    if step.checked:
+        grads = _gradient_ratios(step, gradient_floor, problems)
+    for module in step.modules.values():
+        module.zero_grad(set_to_none=True)
+    if problems:
+        lines = "; ".join(f"[{rule}] {msg}" for rule, msg in problems.items())
+        raise AssertionError(f"model {label!r} is not trainable at init: {lines}")
+    return Trainability(ratio, grads, step.used)
+
+
+def _probe_batch(net: Any, side: int) -> dict[str, Any]:
+    """Two textured ``low`` images near ``side`` (rounded to the model's sizes) and ``3·low``."""
     caps = net.capabilities if isinstance(net, Enhancer) else None
     multiple = caps.multiple_of if caps else 1
     min_size = caps.min_size if caps else 1
     h = max(multiple * math.ceil(side / multiple), min_size)
     w = max(multiple * math.ceil((side + multiple) / multiple), min_size)
     low = textured_input(h, w)
-    high = (3 * low).clamp(0, 1)
-    batch: dict[str, Any] = {"low": low, "high": high, "name": ["a", "b"]}
-    torch.manual_seed(0)
+    return {"low": low, "high": (3 * low).clamp(0, 1), "name": ["a", "b"]}
 
+
+@dataclass
+class _Step:
+    """One forward pass and the declared loss of :func:`check_trainable`."""
+
+    outputs: dict[str, Tensor]
+    total: Tensor
+    checked: list[tuple[str, nn.Parameter]]
+    used: str
+    modules: Mapping[str, nn.Module]
+
+
+def _declared_step(
+    label: str, net: Any, batch: dict[str, Any], loss: LossFn | None, trainer: str | None
+) -> _Step:
+    """Run the declared loss (see :func:`check_trainable`) on ``batch``, not backward yet."""
     trainer_entry = None
     if loss is None:
         trainer_entry = (
             registries()["trainer"].get(trainer) if trainer else declared_trainer(label)
         )
-    built: Trainer | None = None
     if trainer_entry is not None:
         built = _build_trainer(trainer_entry, net)
         built.train(True)
         if not built.needs_ground_truth:
-            batch.pop("high")
+            batch = {k: v for k, v in batch.items() if k != "high"}
         result = built.training_step(batch)
-        outputs, total = result.outputs, result.loss
         checked = named_trainable(built.modules(), only=built.parameters())
-        used = f"trainer:{trainer_entry.name}"
+        return _Step(result.outputs, result.loss, checked, f"trainer:{trainer_entry.name}",
+                     built.modules())
+    low = batch["low"]
+    net.train()
+    outputs = net.forward_train(low) if isinstance(net, Enhancer) else {"pred": net(low)}
+    if "pred" not in outputs:
+        raise AssertionError(
+            f"model {label!r} is not trainable at init: [train_outputs] forward_train "
+            f"returned {sorted(outputs)} without 'pred'"
+        )
+    if loss is not None:
+        total, used = loss({**batch, **outputs}), "given"
     else:
-        net.train()
-        outputs = net.forward_train(low) if isinstance(net, Enhancer) else {"pred": net(low)}
-        if "pred" not in outputs:
-            raise AssertionError(
-                f"model {label!r} is not trainable at init: [train_outputs] forward_train "
-                f"returned {sorted(outputs)} without 'pred'"
-            )
-        context = {**batch, **outputs}
-        if loss is not None:
-            total, used = loss(context), "given"
-        else:
-            pred = outputs["pred"]
-            target = high
-            if pred.shape[-2:] != target.shape[-2:]:
-                target = F.interpolate(target, size=pred.shape[-2:], mode="bilinear")
-            total, used = F.l1_loss(pred.float(), target), "default"
-        checked = named_trainable({"": net})
+        pred, target = outputs["pred"], batch["high"]
+        if pred.shape[-2:] != target.shape[-2:]:
+            target = F.interpolate(target, size=pred.shape[-2:], mode="bilinear")
+        total, used = F.l1_loss(pred.float(), target), "default"
+    return _Step(outputs, total, named_trainable({"": net}), used, {"": net})
 
-    problems: dict[str, str] = {}
+
+def _output_ratio(
+    outputs: dict[str, Tensor] | None, net: Any, low: Tensor, floor: float,
+    problems: dict[str, str],
+) -> float:
+    """Smallest per-channel output std / input std at init (``output_degenerate`` if low)."""
     found = outputs.get("pred") if outputs else None
     if found is None:
         with torch.no_grad():
             found = net(low)
     pred = found.detach().float()
     if not torch.isfinite(pred).all():
-        ratio = 0.0
         problems["output_degenerate"] = "output at init is not finite"
-    else:
-        ratio = float((pred.std(dim=(0, 2, 3)) / low.std(dim=(0, 2, 3))).min())
-        if ratio < output_floor:
-            problems["output_degenerate"] = (
-                f"output std at init is {ratio:.3g} × the input's (floor {output_floor:g}): "
-                "activations vanish before the output"
-            )
+        return 0.0
+    ratio = float((pred.std(dim=(0, 2, 3)) / low.std(dim=(0, 2, 3))).min())
+    if ratio < floor:
+        problems["output_degenerate"] = (
+            f"output std at init is {ratio:.3g} × the input's (floor {floor:g}): "
+            "activations vanish before the output"
+        )
+    return ratio
 
-    grads: list[tuple[str, float]] = []
-    if checked:
-        if total.dim() != 0 or not torch.isfinite(total):
-            problems["loss_not_finite"] = f"declared loss ({used}) gave {total}"
-        else:
-            total.backward()
-            problems.update(gradient_problems(checked))
-            grads = sorted(((n, relative_gradient(p)) for n, p in checked), key=lambda t: t[1])
-            weak = [(n, g) for n, g in grads if g < gradient_floor]
-            if weak:
-                shown = ", ".join(f"{n} {g:.2g}" for n, g in weak[:5])
-                problems["gradient_floor"] = (
-                    f"{len(weak)} of {len(grads)} parameter tensors have a gradient RMS below "
-                    f"{gradient_floor:g} × their RMS after one backward pass of the {used} "
-                    f"loss: {shown}"
-                )
-        for module in ({"": net} if built is None else built.modules()).values():
-            module.zero_grad(set_to_none=True)
-    if problems:
-        lines = "; ".join(f"[{rule}] {msg}" for rule, msg in problems.items())
-        raise AssertionError(f"model {label!r} is not trainable at init: {lines}")
-    return Trainability(ratio, grads, used)
+
+def _gradient_ratios(
+    step: _Step, floor: float, problems: dict[str, str]
+) -> list[tuple[str, float]]:
+    """Backward of the step's loss; relative gradient RMS per checked tensor, weakest first."""
+    if step.total.dim() != 0 or not torch.isfinite(step.total):
+        problems["loss_not_finite"] = f"declared loss ({step.used}) gave {step.total}"
+        return []
+    step.total.backward()
+    problems.update(gradient_problems(step.checked))
+    grads = sorted(((n, relative_gradient(p)) for n, p in step.checked), key=lambda t: t[1])
+    weak = [(n, g) for n, g in grads if g < floor]
+    if weak:
+        shown = ", ".join(f"{n} {g:.2g}" for n, g in weak[:5])
+        problems["gradient_floor"] = (
+            f"{len(weak)} of {len(grads)} parameter tensors have a gradient RMS below "
+            f"{floor:g} × their RMS after one backward pass of the {step.used} loss: {shown}"
+        )
+    return grads
