@@ -112,6 +112,31 @@ def test_export_is_atomic_a_failed_write_leaves_the_previous_set(
     assert shipped_weight_sets("lle_fakeweights")["toy"].sha256 == first.sha256
 
 
+def test_a_plugin_package_weights_are_registered_by_convention(
+    tmp_path: Path, fake_package: Path
+) -> None:
+    """weights/*.json of a plugin's package become <plugin>.<name>; its hook names only classes."""
+    import importlib
+
+    from lle_core.plugins import temporary_plugin
+
+    ws = _export(tmp_path, fake_package)
+    (fake_package / "hooks.py").write_text(
+        "from lle_core.hookspecs import hookimpl\n"
+        "LLE_PLUGIN_API = 1\n\n"
+        "@hookimpl\n"
+        "def lle_register(register):\n"
+        "    register('model', 'tiny', 'lle_core.baselines:IdentityEnhancer')\n"
+    )
+    hooks = importlib.import_module("lle_fakeweights.hooks")
+    with temporary_plugin(hooks, plugin_id="fakew") as record:
+        assert record.status == "loaded", record.error
+        assert "weights:fakew.toy" in record.components
+        assert registries()["weights"].get("fakew.toy").resolve_factory().sha256 == ws.sha256
+    assert "fakew.toy" not in registries()["weights"]
+    sys.modules.pop("lle_fakeweights.hooks", None)
+
+
 def test_create_pretrained_loads_the_exported_weights(tmp_path: Path, fake_package: Path) -> None:
     _, trained = _trained_checkpoint(tmp_path)
     _export(tmp_path, fake_package)

@@ -66,9 +66,14 @@ def lle_register(register: RegisterFn) -> None:
     """Register every core component (names under ``core.``)."""
     for kind, name, path, example in COMPONENTS:
         register(kind, name, path, example=example)
+
+
+@hookimpl
+def lle_register_shipped(package: str, register: RegisterFn) -> None:
+    """Register the weight sets ``package`` ships (``weights/*.json``), core's included."""
     from lle_core.weights import register_shipped_weights
 
-    register_shipped_weights(register, "lle_core")  # weights/*.json: trained sets
+    register_shipped_weights(register, package)
 
 
 @hookimpl

@@ -97,6 +97,17 @@ def lle_register(register: RegisterFn) -> None:
     """Register the plugin's components by calling ``register(...)`` once per component."""
 
 
+@hookspec
+def lle_register_shipped(package: str, register: RegisterFn) -> None:
+    """Register what ``package`` ships as data files, by convention (core implements it).
+
+    Core calls its own implementation for every plugin's top-level package right after that
+    plugin's :func:`lle_register`, with ``register`` namespaced to the plugin: each
+    ``<package>/weights/<name>.json`` record (:mod:`lle_core.weights`) becomes the weight set
+    ``<plugin>.<name>``. A plugin ships the files and registers nothing by hand.
+    """
+
+
 @dataclass(frozen=True)
 class Command:
     """An ``lle`` subcommand added by a plugin (see :func:`lle_commands`).

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import os
 import signal
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -285,6 +286,10 @@ def register_plugin(
             callback = _make_register(plugin_id, record, pending)
             with _watch_ctrl_c() as ctrl_c:
                 hook_of(plugin_id, "lle_register")(register=callback)
+                package = _package_of(plugin)
+                if package is not None and _manager.has_plugin(CORE_ID):
+                    # by convention, through core's implementation: weights/*.json records
+                    hook_of(CORE_ID, "lle_register_shipped")(package=package, register=callback)
             _commit(pending, record)
         except BaseException as exc:
             _reraise_ctrl_c(exc, ctrl_c)
@@ -295,6 +300,18 @@ def register_plugin(
             record.error = _describe(exc)
             record.traceback = traceback.format_exc()
         return record
+
+
+def _package_of(plugin: ModuleType | object) -> str | None:
+    """The top-level package of a plugin module, whose data files follow lle's conventions.
+
+    ``None`` for an in-process object or a module outside a package (nothing is looked up).
+    """
+    if not isinstance(plugin, ModuleType):
+        return None
+    top = plugin.__name__.partition(".")[0]
+    module = sys.modules.get(top)
+    return top if module is not None and hasattr(module, "__path__") else None
 
 
 def hook_of(plugin_id: str, hook: str) -> Any:

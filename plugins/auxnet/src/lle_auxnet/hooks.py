@@ -7,7 +7,6 @@ them, as lazy ``"module:Class"`` paths, so loading the plugin imports no torch.
 from __future__ import annotations
 
 from lle_core.hookspecs import RegisterFn, hookimpl
-from lle_core.weights import register_shipped_weights
 
 LLE_PLUGIN_API = 1
 
@@ -30,4 +29,3 @@ def lle_register(register: RegisterFn) -> None:
     register("loss", "smoothness", "lle_auxnet.losses:StageSmoothnessLoss")
     register("trainer", "staged", "lle_auxnet.trainer:StagedTrainer",
              example={"model": {"type": "auxnet.model", **_EXAMPLE_MODEL}, "loss": _EXAMPLE_LOSS})
-    register_shipped_weights(register, "lle_auxnet")  # weights/*.json: trained sets

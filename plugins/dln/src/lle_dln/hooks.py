@@ -7,7 +7,6 @@ them, as lazy ``"module:Class"`` paths, so loading the plugin imports no torch.
 from __future__ import annotations
 
 from lle_core.hookspecs import RegisterFn, hookimpl
-from lle_core.weights import register_shipped_weights
 
 LLE_PLUGIN_API = 1
 
@@ -42,4 +41,3 @@ def lle_register(register: RegisterFn) -> None:
              example={"model": dict(_KIT_MODEL), "loss": {"type": "dln.loss_dif"}})
     register("trainer", "finetune", "lle_dln.finetune:FinetuneTrainer",
              example={"model": dict(_KIT_MODEL), "loss": {"type": "dln.loss_dif"}})
-    register_shipped_weights(register, "lle_dln")  # weights/*.json: trained sets

@@ -7,7 +7,6 @@ them, as lazy ``"module:Class"`` paths, so loading the plugin imports no torch.
 from __future__ import annotations
 
 from lle_core.hookspecs import RegisterFn, hookimpl
-from lle_core.weights import register_shipped_weights
 
 LLE_PLUGIN_API = 1
 
@@ -45,4 +44,3 @@ def lle_register(register: RegisterFn) -> None:
             "allow_untrained_autoencoder": True,
         },
     )
-    register_shipped_weights(register, "lle_frlie")  # weights/*.json: trained sets

@@ -7,7 +7,6 @@ them, as lazy ``"module:Class"`` paths, so loading the plugin imports no torch.
 from __future__ import annotations
 
 from lle_core.hookspecs import RegisterFn, hookimpl
-from lle_core.weights import register_shipped_weights
 
 LLE_PLUGIN_API = 1
 
@@ -38,4 +37,3 @@ def lle_register(register: RegisterFn) -> None:
     # reduction 2: several hidden units per channel MLP at the kit's 8 channels (see above)
     register("fusion", "hf2", "lle_hf2.fusion:HF2Fusion", example={"reduction": 2})
     register("model", "model", "lle_hf2.model:HF2UNet", example=dict(KIT_MODEL_EXAMPLE))
-    register_shipped_weights(register, "lle_hf2")  # weights/*.json: trained sets

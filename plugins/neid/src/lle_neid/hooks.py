@@ -10,7 +10,6 @@ from importlib import resources
 from typing import Any
 
 from lle_core.hookspecs import RegisterFn, hookimpl
-from lle_core.weights import register_shipped_weights
 
 LLE_PLUGIN_API = 1
 
@@ -48,4 +47,3 @@ def lle_register(register: RegisterFn) -> None:
         "lle_neid.trainer:TwoStreamTrainer",
         example={"model": {"type": "neid.model", **KIT_MODEL}, "loss": paper_loss()},
     )
-    register_shipped_weights(register, "lle_neid")  # weights/*.json: trained sets
