@@ -21,7 +21,6 @@ from __future__ import annotations
 import html
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,8 +41,6 @@ BUILTIN_PHOTOS: tuple[str, ...] = ("astronaut", "chelsea", "coffee", "rocket")
 DEFAULT_REAL = Path("../shared/data/unpaired")
 #: The baseline shown beside the shipped sets.
 BASELINE = "core.gamma"
-#: File whose presence marks a folder as a demo report (which a new demo may overwrite).
-MARKER = ".lle-demo"
 
 
 @dataclass
@@ -223,19 +220,9 @@ def default_choice() -> tuple[str | None, str]:
     return name, reason
 
 
-def _prepare_out(out: Path) -> None:
-    if out.exists() and any(out.iterdir()) and not (out / MARKER).is_file():
-        raise ConfigError([("--out", f"{out} exists and is not an lle demo report; "
-                            "choose another folder with --out")])
-    out.mkdir(parents=True, exist_ok=True)
-    if (out / "images").exists():
-        shutil.rmtree(out / "images")
-    (out / MARKER).write_text("written by `lle demo`; the demo may overwrite this folder\n")
-
-
 def run_gallery(opts: GalleryOptions) -> GalleryResult:
     """Enhance the demo photos with every set and write the report (module docstring)."""
-    from lle_core.demo.run import pick_threads
+    from lle_core.demo.run import pick_threads, prepare_out_dir
 
     start = time.perf_counter()
     if opts.size < 32:
@@ -250,7 +237,7 @@ def run_gallery(opts: GalleryOptions) -> GalleryResult:
         if opts.use_real and real.is_dir():
             photos += real_photos(real, opts.real_count, opts.size)
         out = Path(opts.out)
-        _prepare_out(out)
+        prepare_out_dir(out, clear=("images",))
         columns = _enhance_all(photos, _columns(opts.sets), out / "images", opts.progress)
     finally:
         torch.set_num_threads(previous)

@@ -112,8 +112,8 @@ def pick_threads() -> int:
 # ------------------------------------------------------------------------------------------
 
 
-def prepare_out_dir(out: Path) -> None:
-    """Create the report folder; clear a previous demo's outputs there.
+def prepare_out_dir(out: Path, clear: tuple[str, ...] = ("run", "data")) -> None:
+    """Create the report folder; clear a previous demo's outputs there (the ``clear`` folders).
 
     Raises:
         ConfigError: ``out`` exists, is not empty and is not a previous demo report.
@@ -128,7 +128,7 @@ def prepare_out_dir(out: Path) -> None:
             ]
         )
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("run", "data"):
+    for name in clear:
         if (out / name).exists():
             shutil.rmtree(out / name)
     (out / MARKER).write_text("written by `lle demo`; the demo may overwrite this folder\n")

@@ -31,8 +31,8 @@ def circular_hue_distance_degrees(pred: Tensor, target: Tensor) -> Tensor:
         target: ``(B, 3, H, W)`` RGB in [0, 1].
 
     Returns:
-        ``(B, H, W)`` distances in [0, 180]. Grey pixels have an arbitrary but finite hue
-        (core's ``rgb_to_hsv`` uses an epsilon), so the distance and its gradient stay finite.
+        ``(B, H, W)`` distances in [0, 180]. Grey pixels get hue 0 (core's ``rgb_to_hsv``,
+        kornia's convention), so the distance and its gradient stay finite.
     """
     from lle_core.losses import hue_circular_distance, rgb_to_hsv
 
