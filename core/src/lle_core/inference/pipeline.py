@@ -169,16 +169,7 @@ def enhance_files(
     tile, max_memory_mb = tile_option(tile), memory_mb_option(max_memory_mb)
     check_environment()  # LLE_MAX_IMAGE_PIXELS: one error now, not one per file
     sources = expand_inputs(inputs)
-    if isinstance(outputs, str | os.PathLike):
-        targets = output_paths(sources, Path(outputs), ext)
-        check_output_folder(sources, targets, Path(outputs), overwrite=overwrite)
-    else:
-        targets = [Path(p) for p in outputs]
-        if len(targets) != len(sources):
-            raise ConfigError([(
-                "outputs", f"{len(targets)} output(s) for {len(sources)} input image(s)"
-            )])
-    check_overwrites(sources, targets, overwrite=overwrite)
+    targets = _targets(sources, outputs, ext, overwrite=overwrite)
     part = shard if shard is not None else current_shard()
     sources, targets = part.take(sources), part.take(targets)
     net = model_for_inference(model, None if weights is None else Path(weights))
@@ -192,6 +183,29 @@ def enhance_files(
     finally:
         report.seconds = time.perf_counter() - start
     return report
+
+
+def _targets(
+    sources: list[Path], outputs: PathLike | Sequence[PathLike], ext: str | None, *,
+    overwrite: bool,
+) -> list[Path]:
+    """The output file of each source (see :func:`enhance_files`), checked against the inputs.
+
+    Raises:
+        ConfigError: A list of outputs whose length is not the number of inputs, an output
+            folder holding inputs, or an output that would replace an input.
+    """
+    if isinstance(outputs, str | os.PathLike):
+        targets = output_paths(sources, Path(outputs), ext)
+        check_output_folder(sources, targets, Path(outputs), overwrite=overwrite)
+    else:
+        targets = [Path(p) for p in outputs]
+        if len(targets) != len(sources):
+            raise ConfigError([(
+                "outputs", f"{len(targets)} output(s) for {len(sources)} input image(s)"
+            )])
+    check_overwrites(sources, targets, overwrite=overwrite)
+    return targets
 
 
 class _FilePipeline:
