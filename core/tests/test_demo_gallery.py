@@ -90,3 +90,17 @@ def test_demo_writes_a_report_with_every_set_and_is_quiet_when_piped(
 def test_training_options_need_train(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--steps", "3"]) == 1
     assert "--steps" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_training_demo_prints_no_step_lines_when_piped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Piped, `lle demo --train` printed one line per logged step (142 in a default run)."""
+    args = ["demo", "--train", "--out", str(tmp_path / "t"), "--steps", "12", "--size", "36",
+            "--crop", "32", "--variants", "1", "--batch-size", "2", "--threads", "1"]
+    assert main(args) == 0
+    printed = capsys.readouterr()
+    lines = (printed.out + printed.err).splitlines()
+    assert not [line for line in lines if re.match(r"\s*step \d+", line)], lines
+    assert (tmp_path / "t" / "run" / "metrics.jsonl").read_text().count('"kind": "train"') >= 2
