@@ -80,6 +80,33 @@ def test_a_source_that_does_not_compile_gives_none_a_reason_and_no_debris(tmp_pa
     assert not _cache.exists() or list(_cache.iterdir()) == []
 
 
+def test_a_crash_while_writing_the_library_leaves_nothing_and_the_next_run_builds(
+    tmp_path, monkeypatch, _cache
+):
+    """The library goes through files.atomic_write: a failed write leaves no library, no
+    temporary file and no scratch folder, and the next attempt builds and loads it."""
+    _require_compiler()
+    from lle_core import files
+
+    real = files._write_payload
+
+    def full_disk(handle, payload):
+        if payload[:4] == b"\x7fELF":  # the library, not its digest record
+            raise OSError(28, "No space left on device")
+        real(handle, payload)
+
+    monkeypatch.setattr(files, "_write_payload", full_disk)
+    source = _source(tmp_path, 2)
+    assert native.load_kernel("adder", source) is None
+    assert "No space" in (native.kernel_problem("adder") or "")
+    assert [p for p in _cache.iterdir() if not p.name.endswith(native.RECORD_SUFFIX)] == []
+    monkeypatch.setattr(files, "_write_payload", real)
+    native.forget_kernels()
+    lib = native.load_kernel("adder", source)
+    assert lib is not None, native.kernel_problem("adder")
+    assert len(_libraries(_cache)) == 1
+
+
 def test_switched_off_or_no_compiler(tmp_path, monkeypatch):
     monkeypatch.setenv(native.NATIVE_ENV, "0")
     assert not native.native_enabled()

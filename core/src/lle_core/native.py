@@ -134,28 +134,33 @@ def _sha256_of_fd(fd: int) -> str:
 
 
 def _compile(source_file: Path, target: Path, compiler: str, flags: tuple[str, ...]) -> None:
-    """Compile to a temporary file next to ``target``, record its SHA-256, rename it into place."""
+    """Compile into a private scratch folder, record the SHA-256, write the library in place.
+
+    Both files go through :func:`lle_core.files.atomic_write` (the one atomic write: unique
+    temporary name, fsync, rename), the record first: a library under its final name always
+    has its record, and a failed write leaves neither (a previous library whose record no
+    longer matches is never loaded, only rebuilt).
+    """
     from lle_core.files import atomic_write
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        cmd = [compiler, *flags, "-o", tmp, str(source_file)]
+        built = scratch / target.name
+        cmd = [compiler, *flags, "-o", str(built), str(source_file)]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
         if done.returncode != 0:
             message = (done.stderr or done.stdout).strip().splitlines()
             raise RuntimeError(message[-1] if message else f"exit status {done.returncode}")
-        os.chmod(tmp, 0o700)  # the linker creates it with 0777 minus the umask
-        fd = os.open(tmp, os.O_RDONLY)
+        payload = built.read_bytes()
+        record = atomic_write(_record(target), f"{hashlib.sha256(payload).hexdigest()}\n".encode(),
+                              mode=0o600)
         try:
-            digest = _sha256_of_fd(fd)
-        finally:
-            os.close(fd)
-        atomic_write(_record(target), f"{digest}\n".encode(), mode=0o600)
-        os.replace(tmp, target)
+            atomic_write(target, payload, mode=0o700)  # never writable by group or others
+        except BaseException:
+            record.unlink(missing_ok=True)  # no record without its library
+            raise
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _load_verified(library: Path) -> ctypes.CDLL | None:
