@@ -105,9 +105,11 @@ def test_padding_equals_manual_reflect_pad_inside_the_image():
     model = StrideNet().eval()
     x = torch.rand(1, 3, 21, 30)
     y = enhance(model, x, tile="off")
-    padded = nn.functional.pad(x, (0, 2, 0, 3), mode="reflect")
+    # edge margin (receptive_field 1 -> 1 px reflected on every side), then 23x32 -> 24x32
+    margin = nn.functional.pad(x, (1, 1, 1, 1), mode="reflect")
+    padded = nn.functional.pad(margin, (0, 0, 0, 1), mode="reflect")
     with torch.no_grad():
-        ref = model(padded)[..., :21, :30]
+        ref = model(padded)[..., 1:22, 1:31]
     torch.testing.assert_close(y, ref)
 
 

@@ -1,7 +1,8 @@
 """Validation during training: PSNR / SSIM of full images and, optionally, the loss.
 
-Images run through the inference path (:func:`lle_core.inference.padding.forward_padded`:
-reflect-padded to the model's ``multiple_of``, cropped back) and are clamped to ``[0, 1]``.
+Images run through the inference path (:func:`lle_core.inference.padding.forward_image`:
+reflect-padded by the edge margin and to the model's ``multiple_of``, cropped back) and are
+clamped to ``[0, 1]``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from lle_core.inference.padding import forward_padded, model_capabilities
+from lle_core.inference.padding import forward_image, model_capabilities
 from lle_core.ops import pad_to_multiple
 
 
@@ -65,7 +66,7 @@ def validate(
             high = item.get("high")
             ctx = autocast() if autocast is not None else contextlib.nullcontext()
             with ctx:
-                pred = forward_padded(model, low, caps).clamp(0.0, 1.0).float()
+                pred = forward_image(model, low, caps).clamp(0.0, 1.0).float()
             if high is not None:
                 target = high.unsqueeze(0).to(device)
                 for name, fn in functions.items():

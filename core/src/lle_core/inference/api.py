@@ -15,7 +15,14 @@ from lle_core.errors import ConfigError, TensorError
 from lle_core.inference.fast import fast_model
 from lle_core.inference.loading import ModelLike, as_batch, model_for_inference
 from lle_core.inference.memory import autocast_context, measure_bytes_per_pixel
-from lle_core.inference.padding import check_input_size, forward_padded, model_capabilities
+from lle_core.inference.padding import (
+    check_input_size,
+    crop_edges,
+    edge_margin,
+    forward_padded,
+    model_capabilities,
+    pad_edges,
+)
 from lle_core.inference.tiling import (
     TilePlan,
     auto_tile_side,
@@ -186,8 +193,10 @@ def enhance(
 ) -> Tensor:
     """Enhance an image or a batch with any registered model.
 
-    The model runs in eval mode under ``torch.no_grad``. Inputs are reflect-padded to the
-    model's ``capabilities.multiple_of`` / ``min_size`` and the output is cropped back
+    The model runs in eval mode under ``torch.no_grad``. Inputs are reflect-padded by an edge
+    margin on every side (so no frame shows along the border; see
+    :func:`~lle_core.inference.padding.edge_margin`) and to the
+    model's ``capabilities.multiple_of`` / ``min_size``, and the output is cropped back
     (``scale``-aware). Large inputs are processed in overlapping tiles blended with
     raised-cosine weights when the estimated memory exceeds the budget (see
     :mod:`lle_core.inference.tiling` and ``docs/inference.md``).
@@ -242,9 +251,11 @@ def enhance(
     run = fast_model(net, caps, dev, plain=plain)
     x, squeeze = as_batch(image_or_batch)
     check_input_size(x, caps, name)
-    x = x.to(dev)
+    margin = edge_margin(caps)
+    x = pad_edges(x.to(dev), margin)
     y = _forward(net, run, x, caps, dtype=run_dtype, tile=tile, overlap=overlap,
                  max_memory_mb=max_memory_mb, progress=progress)
+    y = crop_edges(y, margin, caps.scale)
     y = _finite_output(y, x, name)
     return y[0] if squeeze else y
 
