@@ -19,7 +19,9 @@ A bench config is a YAML mapping (see ``docs/benchmarks/*.yaml``)::
 
 Each stage is a run config (a ``plugin:recipe`` or a YAML file) whose data section is pointed
 at the bench data, whose budget is replaced by the bench budget, and whose overrides are
-applied; ``"{previous}"`` in an override is replaced by the previous stage's checkpoint.
+applied; ``"{previous}"`` in an override's string value is replaced by the previous stage's
+checkpoint. The stages train through :func:`lle_core.engine.plan.train_stages`, the staged path
+of ``lle train-plan`` (one ``{previous}`` rule, resume, ``DONE.json``).
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ class StageSpec(_Section):
 
     Attributes:
         config: ``plugin:recipe`` or a run-config file.
-        set: Dotted-key overrides (``{"model.base_width": 32}``); the string ``"{previous}"``
-            is replaced by the previous stage's checkpoint.
+        set: Dotted-key overrides (``{"model.base_width": 32}``); ``"{previous}"`` in a
+            string value is replaced by the previous stage's checkpoint.
         share: Fraction of the entry's budget this stage gets (shares are normalised).
         retarget: Point the stage's training data at the bench data (default). ``False`` keeps
             the recipe's own dataset (give its ``data.train.root`` in ``set``), e.g. DLN's

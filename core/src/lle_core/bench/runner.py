@@ -23,6 +23,7 @@ from lle_core.bench.quality import (
 )
 from lle_core.bench.report import BenchReport, print_report, write_json, write_markdown
 from lle_core.bench.speed import run_isolated
+from lle_core.engine.plan import PREVIOUS
 
 
 def machine_info() -> dict[str, Any]:
@@ -59,7 +60,7 @@ def paper_run(entry: EntrySpec, cfg: BenchConfig, plan: DataPlan, out: Path) -> 
     stage = entry.stages[-1]
     kept = ("model", "loss", "trainer")
     overrides = {k: v for k, v in {**cfg.set, **stage.set}.items()
-                 if k.split(".", 1)[0] in kept and v != "{previous}"}
+                 if k.split(".", 1)[0] in kept and not (isinstance(v, str) and PREVIOUS in v)}
     stage = stage.model_copy(update={"set": overrides})
     return stage_config(stage, plan, budget={"steps": 1}, overrides={}, previous="<previous>",
                         out_dir=out)
