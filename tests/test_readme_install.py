@@ -36,7 +36,7 @@ def test_no_install_from_a_package_index_that_serves_nothing(page: Path) -> None
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_the_stated_defaults_are_the_real_ones(page: Path, tmp_path: Path) -> None:
-    code = "from lle_core.weights import default_weight_set; print(default_weight_set()[0])"
+    code = "from lle_core.weight_sets import default_weight_set; print(default_weight_set()[0])"
     only_neid = _run(code, tmp_path, "neid")
     everything = _run(code, tmp_path, None)
     assert only_neid.returncode == 0 and everything.returncode == 0, only_neid.stderr

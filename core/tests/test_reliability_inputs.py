@@ -38,7 +38,7 @@ def test_frlie_refuses_an_image_below_its_minimum_naming_both_sizes(tmp_path, ca
 
 
 def _frlie() -> torch.nn.Module:
-    from lle_core.weights import find_weight_set
+    from lle_core.weight_sets import find_weight_set
 
     return find_weight_set("frlie")[1].load({})
 

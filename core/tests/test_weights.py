@@ -17,7 +17,7 @@ from lle_core.cli.main import main
 from lle_core.errors import RandomWeightsWarning, WeightsError
 from lle_core.io import write_image
 from lle_core.registry import Entry, registries
-from lle_core.weights import (
+from lle_core.weight_sets import (
     WeightSet,
     default_weight_set,
     export_weight_set,

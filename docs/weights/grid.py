@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from lle_core import create, enhance
 from lle_core.evaluation import write_comparison_grid
 from lle_core.io import read_image
-from lle_core.weights import weight_sets
+from lle_core.weight_sets import weight_sets
 
 PHOTOS = (
     "../shared/data/unpaired/dicm/01.jpg",

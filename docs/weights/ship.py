@@ -31,7 +31,7 @@ from lle_core import enhance
 from lle_core.checkpoint import load_model, load_state
 from lle_core.engine.plan import DONE
 from lle_core.evaluation import evaluate
-from lle_core.weights import export_weight_set
+from lle_core.weight_sets import export_weight_set
 
 TEST = "../shared/data/lol/test"
 
@@ -135,7 +135,7 @@ def main() -> None:
         recipe=args.recipe, budget=budget, metrics=metrics, mp_per_s=speed, notes=args.notes,
     )
     if args.float16:  # what the float16 storage costs, on the same test set
-        from lle_core.weights import WeightSet
+        from lle_core.weight_sets import WeightSet
 
         shipped = WeightSet.from_record({**record.__dict__, "file": str(
             args.package / record.file)})

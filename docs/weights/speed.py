@@ -21,7 +21,7 @@ import torch
 
 from lle_core import enhance
 from lle_core.files import atomic_write
-from lle_core.weights import weight_sets
+from lle_core.weight_sets import weight_sets
 
 
 def mp_per_s(model: torch.nn.Module, repeats: int = 5) -> float:

@@ -8,7 +8,7 @@ page cannot drift from the records the plugins register.
 
 from __future__ import annotations
 
-from lle_core.weights import default_weight_set, weight_sets
+from lle_core.weight_sets import default_weight_set, weight_sets
 
 HEADER = (
     "| weight set | model | PSNR | SSIM | PSNR GT-mean | SSIM GT-mean | MP/s | stored |\n"

@@ -71,7 +71,7 @@ def lle_register(register: RegisterFn) -> None:
 @hookimpl
 def lle_register_shipped(package: str, register: RegisterFn) -> None:
     """Register the weight sets ``package`` ships (``weights/*.json``), core's included."""
-    from lle_core.weights import register_shipped_weights
+    from lle_core.weight_sets import register_shipped_weights
 
     register_shipped_weights(register, package)
 

@@ -1,7 +1,7 @@
 """``lle_core.create``: build a registered component by name or spec, trained weights included.
 
 It sits in the model-state layer (docs/architecture.md), above :mod:`lle_core.spec` (which
-validates and builds) and :mod:`lle_core.weights` (shipped weight sets), so that the kernel
+validates and builds) and :mod:`lle_core.weight_sets` (shipped weight sets), so that the kernel
 never reaches up for weights.
 
 Example:
@@ -16,7 +16,7 @@ from typing import Any
 
 from lle_core.errors import ConfigError
 from lle_core.spec import parse_spec
-from lle_core.weights import load_pretrained
+from lle_core.weight_sets import load_pretrained
 
 
 def create(
@@ -36,7 +36,7 @@ def create(
         runtime: Keyword arguments passed to the factory unvalidated (e.g. ``channels`` for
             fusion ops, ``model`` for trainers).
         pretrained: Models only: ``True`` loads the model's shipped weights (its first
-            registered weight set, see :mod:`lle_core.weights` and ``lle weights``), a string
+            registered weight set, see :mod:`lle_core.weight_sets` and ``lle weights``), a string
             names the set (``"neid.lol"``). The file's SHA-256 is checked first. Parameters
             may only change inference options of the trained architecture.
         **params: Parameters overriding those of the spec (validated).

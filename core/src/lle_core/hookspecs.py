@@ -103,7 +103,7 @@ def lle_register_shipped(package: str, register: RegisterFn) -> None:
 
     Core calls its own implementation for every plugin's top-level package right after that
     plugin's :func:`lle_register`, with ``register`` namespaced to the plugin: each
-    ``<package>/weights/<name>.json`` record (:mod:`lle_core.weights`) becomes the weight set
+    ``<package>/weights/<name>.json`` record (:mod:`lle_core.weight_sets`) becomes the weight set
     ``<plugin>.<name>``. A plugin ships the files and registers nothing by hand.
     """
 

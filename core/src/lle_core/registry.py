@@ -48,7 +48,7 @@ KINDS: tuple[str, ...] = (
     "trainer",  # trainers (lle_core.interfaces.Trainer)
     "model",  # enhancers a user runs: low (B,3,H,W) in [0,1] -> enhanced in [0,1]
     "metric",  # image quality metrics
-    "weights",  # shipped pretrained weight sets (lle_core.weights.WeightSet)
+    "weights",  # shipped pretrained weight sets (lle_core.weight_sets.WeightSet)
 )
 
 class Entry:

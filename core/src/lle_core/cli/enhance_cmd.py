@@ -184,7 +184,7 @@ def _named_pretrained(name: str, sets: dict[str, Any]) -> Any:
     """
     from lle_core.errors import ComponentNotFoundError, WeightsError
     from lle_core.registry import registries
-    from lle_core.weights import find_weight_set
+    from lle_core.weight_sets import find_weight_set
 
     try:
         set_name, ws = find_weight_set(name)
@@ -201,8 +201,8 @@ def _named_pretrained(name: str, sets: dict[str, Any]) -> Any:
 
 
 def _default_pretrained(sets: dict[str, Any]) -> Any:
-    """The default shipped weight set (see :func:`lle_core.weights.default_weight_set`)."""
-    from lle_core.weights import default_weight_set
+    """The default shipped weight set (see :func:`lle_core.weight_sets.default_weight_set`)."""
+    from lle_core.weight_sets import default_weight_set
 
     set_name, ws = default_weight_set()
     print(f"using the default shipped weights {set_name}: {ws.summary()} "

@@ -39,7 +39,7 @@ def _row(name: str, ws: Any, default: str | None) -> dict[str, Any]:
 def run_weights(args: argparse.Namespace) -> int:
     """Print the weight sets (table or JSON); exit 1 when ``--verify`` finds a bad file."""
     from lle_core.errors import WeightsError
-    from lle_core.weights import default_weight_set, weight_sets
+    from lle_core.weight_sets import default_weight_set, weight_sets
 
     sets = weight_sets()
     if args.pattern:

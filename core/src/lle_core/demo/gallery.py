@@ -184,7 +184,7 @@ def spread(files: list[Path], count: int) -> list[Path]:
 def _columns(sets: tuple[str, ...] | None) -> list[tuple[Column, Callable[[], Any]]]:
     """The report's enhancers, each with a loader: the shipped sets, then the baseline."""
     import lle_core
-    from lle_core.weights import weight_sets
+    from lle_core.weight_sets import weight_sets
 
     installed = weight_sets()
     names = list(installed) if sets is None else list(sets)
@@ -204,7 +204,7 @@ def _columns(sets: tuple[str, ...] | None) -> list[tuple[Column, Callable[[], An
 def default_choice() -> tuple[str | None, str]:
     """The set ``lle enhance`` uses without ``--model``, and why (one sentence)."""
     from lle_core.errors import WeightsError
-    from lle_core.weights import DEFAULT_MIN_MP_PER_S, default_weight_set, weight_sets
+    from lle_core.weight_sets import DEFAULT_MIN_MP_PER_S, default_weight_set, weight_sets
 
     try:
         name, ws = default_weight_set()

@@ -2,7 +2,7 @@
 
 A plugin registers each weight set it ships through the plugin hook, like any component::
 
-    from lle_core.weights import WeightSet
+    from lle_core.weight_sets import WeightSet
 
     LOL = WeightSet(
         model={"type": "neid.model", ...},          # the architecture the weights fit
