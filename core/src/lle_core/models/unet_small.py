@@ -48,6 +48,9 @@ UNET_SMALL_CAPABILITIES = Capabilities(
     tiling="tile",
     receptive_field=24,
     dtypes=("float32", "bfloat16"),
+    # measured to pay on CPUs (docs/benchmarks.md, "Fast default paths"); bfloat16 only where
+    # the CPU has it, and it stays >= 45 dB from float32 (tests/test_fast_paths.py)
+    fast_path=("fold", "channels_last", "bfloat16"),
     needs_ground_truth=True,
     needs_weights=True,
 )

@@ -79,6 +79,8 @@ class DLN(Enhancer):
         global_stats="stream",
         receptive_field=receptive_radius(3),
         dtypes=("float32", "bfloat16"),
+        # measured to pay on CPUs (docs/benchmarks.md, "Fast default paths")
+        fast_path=("fold", "channels_last", "bfloat16"),
         needs_ground_truth=True,
         needs_weights=True,
     )

@@ -87,6 +87,8 @@ class FRLIE(Enhancer):
         receptive_field=receptive_radius(4, DEFAULT_DILATIONS, 2),
         tiling="tile",
         dtypes=("float32", "bfloat16"),
+        # measured to pay on CPUs (docs/benchmarks.md, "Fast default paths")
+        fast_path=("fold", "channels_last", "bfloat16"),
         needs_ground_truth=True,
         needs_weights=True,
     )

@@ -139,12 +139,15 @@ class HF2UNet(Enhancer):
         scale=1,
         # CBAM channel attention pools over the whole image (GlobalPool layers). Streaming
         # them exactly takes 9 passes (each fusion pools features re-weighted by the previous
-        # level's); one downscaled whole-image pass gives them at ~1/8 of that cost.
+        # level's); a downscaled whole-image pass refined by one streamed pass (exact for the
+        # first wave) gives them at ~1/4 of that cost (docs/inference.md).
         tiling="tile",
         global_stats="downscale",
         receptive_field=196,  # VGG16 relu5_3
-        # bf16 autocast trains the shipped weights (hf2:lol); inference stays float32 by default
+        # bf16 autocast trains the shipped weights (hf2:lol); enhance(dtype=) accepts these
         dtypes=("float32", "bfloat16"),
+        # measured to pay on CPUs (docs/benchmarks.md, "Fast default paths")
+        fast_path=("fold", "channels_last", "bfloat16"),
         needs_ground_truth=True,
         needs_weights=True,
     )

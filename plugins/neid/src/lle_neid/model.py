@@ -75,6 +75,8 @@ def _capabilities(levels: int, mode: str, feature_fusion: bool) -> Capabilities:
         tile_align=2 ** (levels - 1) * (SCALE if mode == "protocol" else 1),
         receptive_field=lowres * SCALE if mode == "protocol" else lowres,
         dtypes=("float32", "bfloat16"),
+        # measured to pay on CPUs (docs/benchmarks.md, "Fast default paths")
+        fast_path=("fold", "channels_last", "bfloat16"),
         needs_ground_truth=True,
         needs_weights=True,
     )
