@@ -5,7 +5,8 @@ Usage::
     python core/benchmarks/bench_engines.py --model auxnet.model [--threads 2] [--repeats 20]
         [--images ../shared/data/lol/test/low] [--count 3] [--sizes 600x400 1920x1080]
 
-Engines (each a module called on a ``(1, 3, H, W)`` float32 image, no padding or checks):
+Engines (each a module called on a ``(1, 3, H, W)`` float32 image through
+``forward_padded``: padded to the model's multiple and cropped back, no checks or tiling):
 
 * ``plain``: the model's own float32 forward;
 * ``torch``: the generic fast copy with batch norms folded and channels-last layout;
@@ -37,6 +38,7 @@ from torch import Tensor, nn
 
 import lle_core
 from lle_core.inference.fast import fast_model, generic_fast_copy, native_bfloat16
+from lle_core.inference.padding import forward_padded, model_capabilities
 from lle_core.io import read_image
 from lle_core.metrics import psnr as psnr_fn
 from lle_core.registry import Capabilities
@@ -123,30 +125,34 @@ def main() -> None:
     gamma = lle_core.create("model", "core.gamma").eval()
     with tempfile.TemporaryDirectory() as tmp:
         runs = {"core.gamma": gamma, **engines(model, Path(tmp), args.threads)}
+        caps = model_capabilities(model)
         print(f"torch {torch.__version__}, {args.threads} thread(s), {args.model}, "
               f"{args.repeats} interleaved repeats per image")
         for size in args.sizes:
             wh = tuple(int(v) for v in size.split("x"))
             batch = images(args.images, args.count, (wh[0], wh[1]))
-            report(runs, batch, args.repeats)
+            report(runs, batch, args.repeats, caps)
 
 
-def report(runs: dict[str, nn.Module], batch: list[Tensor], repeats: int) -> None:
+def report(
+    runs: dict[str, nn.Module], batch: list[Tensor], repeats: int, caps: Capabilities
+) -> None:
     """Time every engine on every image of ``batch`` and print the table."""
     h, w = batch[0].shape[-2:]
     quality: dict[str, list[float]] = {k: [] for k in runs}
     with torch.no_grad():
         for x in batch:
-            ref = runs["plain"](x).clamp(0, 1)
+            ref = forward_padded(runs["plain"], x, caps).clamp(0, 1)
             for k, m in runs.items():
                 if k != "core.gamma":
-                    out = m(x).float().clamp(0, 1)
+                    out = forward_padded(m, x, caps).float().clamp(0, 1)
                     quality[k].append(float(psnr_fn(out, ref, quantize=False).mean()))
         walls: dict[str, list[float]] = {k: [] for k in runs}
         for _ in range(repeats):
             for x in batch:
                 for k, m in runs.items():
-                    call: Callable[[], object] = lambda m=m, x=x: m(x)  # noqa: E731
+                    call: Callable[[], object] = lambda m=m, x=x: forward_padded(  # noqa: E731
+                        m, x, caps)
                     t = time.perf_counter()
                     call()
                     walls[k].append(time.perf_counter() - t)

@@ -3,15 +3,17 @@
 Usage::
 
     python core/benchmarks/bench_fast_path.py [--threads 2] [--repeats 30] [--size 600x400]
-                                              [--models auxnet.model ...]
+                                              [--models auxnet.model ...] [--peak]
 
 For each model it times ``lle_core.enhance`` (padding, checks and clamping included) with the
 fast path and with ``plain=True``, interleaved with ``core.gamma`` on the same image, and prints
 the median and best wall times, the CPU time per image (``process_time``: robust on a loaded
 machine when ``--threads 1``), images/s, MP/s, the ratio to gamma, and the PSNR of the fast
-output against the plain one. GFLOP per megapixel (``torch.utils.flop_counter``) gives the
-ceiling. Shipped weights are used when installed (``pretrained=True``), else random weights
-(speed does not depend on them).
+output against the plain one. GFLOP per megapixel (``torch.utils.flop_counter``, counted on the
+same image) gives the achieved GFLOP/s; with ``--peak`` this CPU's convolution peak in float32
+and bfloat16 is measured first in the same process (``bench_peak.py``) and every path's rate is
+given as a share of the peak of the precision it computes in. Shipped weights are used when
+installed (``pretrained=True``), else random weights (speed does not depend on them).
 """
 
 from __future__ import annotations
@@ -25,9 +27,12 @@ from functools import partial
 from typing import Any
 
 import torch
+from bench_peak import conv_peak
 
 import lle_core
 from lle_core.inference import enhance
+from lle_core.inference.fast import fast_model
+from lle_core.inference.padding import model_capabilities
 from lle_core.metrics import psnr as psnr_fn
 
 
@@ -43,14 +48,20 @@ def build(name: str) -> torch.nn.Module:
         return lle_core.create("model", name, **params).eval()
 
 
-def gflop_per_mp(model: torch.nn.Module, side: int = 128) -> float:
-    """Convolution/matmul FLOPs per megapixel (``torch.utils.flop_counter``)."""
+def gflop_per_mp(model: torch.nn.Module, x: torch.Tensor) -> float:
+    """Convolution/matmul GFLOPs per megapixel of ``x`` (``torch.utils.flop_counter``)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), counter:
-        enhance(model, torch.rand(1, 3, side, side), tile="off", plain=True)
-    return counter.get_total_flops() / (side * side) / 1e3
+        enhance(model, x, tile="off", plain=True)
+    return counter.get_total_flops() / (x.shape[-1] * x.shape[-2]) / 1e3
+
+
+def fast_precision(model: torch.nn.Module) -> str:
+    """``"bfloat16"`` when the model's default path computes in bfloat16 here, else float32."""
+    run = fast_model(model, model_capabilities(model), torch.device("cpu"))
+    return "bfloat16" if getattr(run, "use_bfloat16", False) else "float32"
 
 
 def timed(fn: Callable[[], object]) -> tuple[float, float]:
@@ -68,6 +79,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=30)
     ap.add_argument("--size", default="600x400", help="WIDTHxHEIGHT")
     ap.add_argument("--models", nargs="+", default=["auxnet.model"])
+    ap.add_argument("--peak", action="store_true", help="measure the convolution peak first")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     w, h = (int(v) for v in args.size.split("x"))
@@ -77,6 +89,9 @@ def main() -> None:
     mp = w * h / 1e6
     print(f"torch {torch.__version__}, {args.threads} thread(s), {w}x{h}, "
           f"{args.repeats} interleaved repeats")
+    peak = conv_peak() if args.peak else {}
+    if peak:
+        print("convolution peak: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peak.items()))
     for name in args.models:
         model = build(name)
         runs: dict[str, Callable[[], object]] = {
@@ -100,13 +115,22 @@ def main() -> None:
                 cpus[k].append(cpu)
         ref_w = statistics.median(walls["core.gamma"])
         ref_c = min(cpus["core.gamma"])
-        print(f"\n{name}: {gflop_per_mp(model):.1f} GFLOP/MP, first fast call {first:.2f} s "
-              f"(builds the fast copy), fast vs plain PSNR {psnr:.1f} dB")
+        gflop = gflop_per_mp(model, x)
+        precision = {"plain": "float32", "fast": fast_precision(model)}
+        print(f"\n{name}: {gflop:.1f} GFLOP/MP, first fast call {first:.2f} s "
+              f"(builds the fast copy), fast path in {precision['fast']}, "
+              f"fast vs plain PSNR {psnr:.1f} dB")
         for k in runs:
             med, best, cpu = statistics.median(walls[k]), min(walls[k]), min(cpus[k])
+            rate = ""
+            if k in precision and gflop:
+                achieved = gflop * mp / med
+                share = f" = {100 * achieved / peak[precision[k]]:4.1f} % of peak" if (
+                    precision[k] in peak) else ""
+                rate = f"  {achieved:6.1f} GFLOP/s{share}"
             print(f"  {k:10s} median {1e3 * med:8.2f} ms  best {1e3 * best:8.2f} ms  "
                   f"cpu {1e3 * cpu:8.2f} ms  {1 / med:7.1f} img/s  {mp / med:7.2f} MP/s  "
-                  f"x gamma: median {med / ref_w:5.2f}, cpu {cpu / ref_c:5.2f}")
+                  f"x gamma: median {med / ref_w:5.2f}, cpu {cpu / ref_c:5.2f}{rate}")
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ def main() -> None:
         k = tile_multiple(caps)
         ys, xs = axis_spans(h, plan, k), axis_spans(w, plan, k)
         tiled_px = sum((b - a) for a, b in ys) * sum((b - a) for a, b in xs)
-        waves = context_graph(model, caps).waves if (
+        waves = context_graph(model, caps, device=x.device, align=k).waves if (
             has_global_ops(model) and caps.global_stats == "stream") else 0
         passes = tiled_px / (w * h) * (1 + waves)
         print(f"  tiling: {len(ys)}x{len(xs)} tiles of {plan.tile} px (overlap {plan.overlap}),"
