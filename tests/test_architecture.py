@@ -51,9 +51,13 @@ def test_every_top_level_module_is_in_one_layer() -> None:
     assert modules == set(placed), f"not placed: {sorted(modules - set(placed))}"
 
 
-def test_a_no_cycle_contract_covers_all_of_core() -> None:
+def test_no_cycle_and_plugin_contracts_cover_core_and_every_plugin() -> None:
     kinds = {c["type"]: c for c in _contracts()}
-    assert kinds["acyclic_siblings"]["ancestors"] == ["lle_core"]
+    plugins = {f"lle_{p.name}" for p in (ROOT / "plugins").iterdir()
+               if (p / "pyproject.toml").is_file() and not p.name.startswith("_")}
+    assert set(kinds["acyclic_siblings"]["ancestors"]) == {"lle_core", *plugins}
+    assert set(kinds["independence"]["modules"]) == plugins
+    assert set(kinds["forbidden"]["source_modules"]) == plugins
 
 
 def test_the_kernel_stays_within_its_line_budget() -> None:
