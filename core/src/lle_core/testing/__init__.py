@@ -25,7 +25,6 @@ from typing import Any
 from lle_core.testing.checks import (
     CHECKS,
     RULES,
-    build_example,
     check_backbone,
     check_block,
     check_component,
@@ -36,6 +35,7 @@ from lle_core.testing.checks import (
     check_model,
     check_trainer,
 )
+from lle_core.testing.examples import build_example
 from lle_core.testing.gradients import Trainability, check_trainable
 from lle_core.testing.isolation import check_isolation
 from lle_core.testing.params import check_params
