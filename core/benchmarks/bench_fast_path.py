@@ -4,6 +4,7 @@ Usage::
 
     python core/benchmarks/bench_fast_path.py [--threads 2] [--repeats 30] [--size 600x400]
                                               [--models auxnet.model ...] [--peak]
+                                              [--cpu-time]
 
 For each model it times ``lle_core.enhance`` (padding, checks and clamping included) with the
 fast path and with ``plain=True``, interleaved with ``core.gamma`` on the same image, and prints
@@ -12,7 +13,9 @@ machine when ``--threads 1``), images/s, MP/s, the ratio to gamma, and the PSNR 
 output against the plain one. GFLOP per megapixel (``torch.utils.flop_counter``, counted on the
 same image) gives the achieved GFLOP/s; with ``--peak`` this CPU's convolution peak in float32
 and bfloat16 is measured first in the same process (``bench_peak.py``) and every path's rate is
-given as a share of the peak of the precision it computes in. Shipped weights are used when
+given as a share of the peak of the precision it computes in; ``--cpu-time`` bases both the
+peak and the achieved rates on CPU time (on one thread of a busy machine: the rate while the
+thread ran, leaving out the time it waited for a core). Shipped weights are used when
 installed (``pretrained=True``), else random weights (speed does not depend on them).
 """
 
@@ -80,6 +83,7 @@ def main() -> None:
     ap.add_argument("--size", default="600x400", help="WIDTHxHEIGHT")
     ap.add_argument("--models", nargs="+", default=["auxnet.model"])
     ap.add_argument("--peak", action="store_true", help="measure the convolution peak first")
+    ap.add_argument("--cpu-time", action="store_true", help="rates from CPU time (use 1 thread)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     w, h = (int(v) for v in args.size.split("x"))
@@ -89,7 +93,8 @@ def main() -> None:
     mp = w * h / 1e6
     print(f"torch {torch.__version__}, {args.threads} thread(s), {w}x{h}, "
           f"{args.repeats} interleaved repeats")
-    peak = conv_peak() if args.peak else {}
+    peak = conv_peak(clock=time.process_time if args.cpu_time else time.perf_counter) if (
+        args.peak) else {}
     if peak:
         print("convolution peak: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peak.items()))
     for name in args.models:
@@ -124,7 +129,7 @@ def main() -> None:
             med, best, cpu = statistics.median(walls[k]), min(walls[k]), min(cpus[k])
             rate = ""
             if k in precision and gflop:
-                achieved = gflop * mp / med
+                achieved = gflop * mp / (cpu if args.cpu_time else med)
                 share = f" = {100 * achieved / peak[precision[k]]:4.1f} % of peak" if (
                     precision[k] in peak) else ""
                 rate = f"  {achieved:6.1f} GFLOP/s{share}"
