@@ -364,3 +364,32 @@ def test_a_cache_folder_the_user_named_and_others_can_write_is_not_used_nor_chan
         manifest.forget()
     assert list(shared.iterdir()) == []  # nothing cached where others could change it
     assert shared.stat().st_mode & 0o777 == 0o777  # and the user's folder left as it was
+
+
+@POSIX
+@pytest.mark.parametrize("folder_ok", [True, False])
+def test_torch_compile_gets_a_private_cache_folder_or_is_skipped(tmp_path, monkeypatch, folder_ok):
+    # Inductor dlopens what it finds in <tmp>/torchinductor_<user>, a folder another user can
+    # create first; the "compile" fast path points it at lle's private cache folder instead.
+    import torch
+    from torch import nn
+
+    from lle_core.inference import fast
+    from lle_core.registry import Capabilities
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("LLE_CACHE_DIR", str(cache))
+    monkeypatch.delenv(fast.INDUCTOR_CACHE_ENV, raising=False)
+    if not folder_ok:
+        cache.mkdir(mode=0o700)
+        (cache / "inductor").write_text("not a folder")
+    seen: list[str | None] = []
+    monkeypatch.setattr(torch, "compile",
+                        lambda m: seen.append(os.environ.get(fast.INDUCTOR_CACHE_ENV)) or m)
+    model = nn.Conv2d(3, 3, 1).eval()
+    fast.fast_model(model, Capabilities(fast_path=("compile",)), torch.device("cpu"), plain=False)
+    if folder_ok:
+        assert seen == [str(cache / "inductor")]
+        assert (cache / "inductor").stat().st_mode & 0o777 == 0o700
+    else:
+        assert seen == []  # compile skipped: nothing is loaded from an unusable folder

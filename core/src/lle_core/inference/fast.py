@@ -20,7 +20,11 @@ Options (a model declares those that were measured to pay for it, ``docs/benchma
   (AVX512-BF16/AMX CPUs, CUDA GPUs that support it); skipped elsewhere, where it is slower.
   Only declared for models whose tests show a loss below 0.1 dB against float32.
 * ``compile``: ``torch.compile`` (inductor) of the copy, compiled on first use and reused by
-  every later image of the process.
+  every later image of the process. Inductor loads the libraries it compiles from its cache
+  folder (by default ``<tmp>/torchinductor_<user>``, which another user can create first);
+  unless ``TORCHINDUCTOR_CACHE_DIR`` is set, lle points it at ``inductor`` in lle's private
+  cache folder (:func:`lle_core.cache.private_folder`) and skips ``compile`` when that folder
+  is refused.
 
 A model can build its own fast copy by defining ``fast_inference(options) -> nn.Module`` (AuxNet
 fuses its whole inference block that way); otherwise the generic transformations above apply.
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import logging
 import os
 import weakref
 from collections.abc import Iterable
@@ -38,6 +43,8 @@ from typing import Any, cast
 import torch
 from torch import Tensor, nn
 
+from lle_core.cache import private_folder
+from lle_core.errors import UnsafeCacheError
 from lle_core.native import native_enabled
 from lle_core.registry import Capabilities
 
@@ -45,6 +52,27 @@ from lle_core.registry import Capabilities
 PLAIN_ENV = "LLE_PLAIN"
 
 _CACHE: weakref.WeakKeyDictionary[nn.Module, tuple[Any, nn.Module]] = weakref.WeakKeyDictionary()
+#: Environment variable naming inductor's cache folder (PyTorch's).
+INDUCTOR_CACHE_ENV = "TORCHINDUCTOR_CACHE_DIR"
+_log = logging.getLogger(__name__)
+
+
+def private_compiler_cache() -> bool:
+    """Give ``torch.compile`` a private cache folder; ``False`` when there is none to give.
+
+    Inductor ``dlopen``s what it finds in its cache folder, so lle sets
+    ``TORCHINDUCTOR_CACHE_DIR`` to ``inductor`` in its own cache folder (``0700``, the
+    user's) unless the user set it.
+    """
+    if os.environ.get(INDUCTOR_CACHE_ENV):
+        return True  # the user's choice
+    try:
+        folder = private_folder("inductor", tighten=True)
+    except UnsafeCacheError as err:
+        _log.warning("%s (torch.compile is skipped)", err)
+        return False
+    os.environ[INDUCTOR_CACHE_ENV] = str(folder)
+    return True
 
 
 def plain_from_env() -> bool:
@@ -200,13 +228,14 @@ def fast_model(
     base = [o for o in options if o != "compile"]
     fast = build(tuple(base)) if callable(build) else generic_fast_copy(model, tuple(base))
     fast = fast.to(device).eval()
-    if "compile" in options:
+    if "compile" in options and private_compiler_cache():
         fast = cast(nn.Module, torch.compile(fast))
     _CACHE[model] = (key, fast)
     return fast
 
 
 __all__ = [
+    "INDUCTOR_CACHE_ENV",
     "PLAIN_ENV",
     "FastWrapper",
     "fast_model",
@@ -215,5 +244,6 @@ __all__ = [
     "generic_fast_copy",
     "native_bfloat16",
     "plain_from_env",
+    "private_compiler_cache",
     "usable_options",
 ]
