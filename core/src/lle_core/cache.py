@@ -8,7 +8,7 @@ only when its SHA-256 is the one recorded when lle built it.
 
 A folder or file is *private* when it is owned by the user running lle and nobody else can
 write to it (no group or world write bit). Folders lle creates here are created ``0700``
-whatever the umask. On systems without user ids (Windows) ownership is not checked.
+whatever the umask. On systems without user ids (Windows) neither is checked.
 
 This module uses only the standard library.
 """
@@ -52,7 +52,9 @@ def problem(path: Path, *, folder: bool) -> str | None:
     if not folder and not stat.S_ISREG(st.st_mode):
         return "is not a regular file"
     getuid = getattr(os, "geteuid", None)
-    if getuid is not None and st.st_uid != getuid():
+    if getuid is None:  # Windows: no user ids, and its mode bits do not say who may write
+        return None
+    if st.st_uid != getuid():
         return f"is owned by user id {st.st_uid}, not by the user running lle ({getuid()})"
     if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         return f"can be written by other users (mode {stat.S_IMODE(st.st_mode):04o})"
