@@ -15,6 +15,7 @@ import torch
 from safetensors.torch import save_file
 
 from lle_core import checkpoint as ckpt
+from lle_core import files
 from lle_core.errors import CheckpointError, WeightsError
 from lle_core.factory import create
 from lle_core.spec import parse_spec
@@ -131,7 +132,7 @@ def test_crash_mid_write_keeps_the_previous_checkpoint(tmp_path: Path, monkeypat
         handle.flush()
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(ckpt, "_write_payload", crash)
+    monkeypatch.setattr(files, "write_payload", crash)
     second = toy(width=4)
     torch.nn.init.constant_(second.head.weight, 3.0)
     with pytest.raises(OSError, match="simulated"):

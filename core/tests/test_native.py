@@ -88,19 +88,19 @@ def test_a_crash_while_writing_the_library_leaves_nothing_and_the_next_run_build
     _require_compiler()
     from lle_core import files
 
-    real = files._write_payload
+    real = files.write_payload
 
     def full_disk(handle, payload):
         if payload[:4] == b"\x7fELF":  # the library, not its digest record
             raise OSError(28, "No space left on device")
         real(handle, payload)
 
-    monkeypatch.setattr(files, "_write_payload", full_disk)
+    monkeypatch.setattr(files, "write_payload", full_disk)
     source = _source(tmp_path, 2)
     assert native.load_kernel("adder", source) is None
     assert "No space" in (native.kernel_problem("adder") or "")
     assert [p for p in _cache.iterdir() if not p.name.endswith(native.RECORD_SUFFIX)] == []
-    monkeypatch.setattr(files, "_write_payload", real)
+    monkeypatch.setattr(files, "write_payload", real)
     native.forget_kernels()
     lib = native.load_kernel("adder", source)
     assert lib is not None, native.kernel_problem("adder")

@@ -195,7 +195,7 @@ def test_write_failures_stop_cleanly_without_partial_files(tmp_path, capsys, mon
         handle.write(payload[:10])
         raise OSError(code_, "simulated")
 
-    monkeypatch.setattr(files, "_write_payload", failing)
+    monkeypatch.setattr(files, "write_payload", failing)
     code, text = _run(capsys, "enhance", str(src), "-o", str(out), *GAMMA)
     assert code == 1 and "cannot write" in text and "0 image(s) written" in text
     assert list(out.iterdir()) == []
@@ -288,7 +288,7 @@ def test_eval_json_write_failure_keeps_the_printed_results(tmp_path, capsys, mon
     def full(handle, payload):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(files, "_write_payload", full)
+    monkeypatch.setattr(files, "write_payload", full)
     code, text = _run(capsys, "eval", "--data", str(data), *GAMMA, "--baselines", "none",
                       "--json", str(tmp_path / "r.json"))
     assert code == 1 and "No space left" in text and "printed above" in text

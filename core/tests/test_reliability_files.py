@@ -180,7 +180,7 @@ def _disk_full(handle, payload):
 def test_full_disk_leaves_the_previous_image_and_no_temporary(tmp_path, monkeypatch):
     path = write_image(tmp_path / "out.png", torch.zeros(3, 4, 4))
     before = path.read_bytes()
-    monkeypatch.setattr(files, "_write_payload", _disk_full)
+    monkeypatch.setattr(files, "write_payload", _disk_full)
     with pytest.raises(OSError, match="No space left"):
         write_image(path, torch.ones(3, 4, 4))
     assert path.read_bytes() == before

@@ -132,7 +132,7 @@ def test_full_disk_in_train_is_one_line_and_keeps_the_last_checkpoint(tmp_path, 
         handle.write(payload[:100])
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(files, "_write_payload", full)
+    monkeypatch.setattr(files, "write_payload", full)
     capsys.readouterr()
     code = main(["train", "--config", str(cfg), "--out", str(out), "--resume", "auto",
                  "--no-progress"])

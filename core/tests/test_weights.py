@@ -105,7 +105,7 @@ def test_export_is_atomic_a_failed_write_leaves_the_previous_set(
     def crash(handle: object, payload: bytes) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(files, "_write_payload", crash)
+    monkeypatch.setattr(files, "write_payload", crash)
     with pytest.raises(OSError, match="No space"):
         _export(tmp_path / "again", fake_package, storage="float16")
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # no temporary left

@@ -76,20 +76,6 @@ def weights_source(model: nn.Module) -> str | None:
 
 
 # ------------------------------------------------------------------------------------------
-# Atomic writes (the shared helper of lle_core.files)
-# ------------------------------------------------------------------------------------------
-
-
-def _write_payload(handle: IO[bytes], payload: bytes) -> None:
-    """Write the bytes of a checkpoint file (a seam for tests that simulate a crash mid-write)."""
-    files._write_payload(handle, payload)
-
-
-def _write_bytes(path: str | Path, payload: bytes) -> Path:
-    return atomic_write(path, lambda handle: _write_payload(handle, payload))
-
-
-# ------------------------------------------------------------------------------------------
 # Saving
 # ------------------------------------------------------------------------------------------
 
@@ -144,7 +130,7 @@ def save_weights(
         "step": str(int(step)),
         DIGEST_KEY: tensor_digest(tensors),
     }
-    return _write_bytes(path, save(tensors, metadata=meta))
+    return atomic_write(path, save(tensors, metadata=meta))
 
 
 def save_state(path: str | Path, state: Mapping[str, Any]) -> Path:
@@ -154,7 +140,7 @@ def save_state(path: str | Path, state: Mapping[str, Any]) -> Path:
     content = {k: v for k, v in state.items() if k != STATE_DIGEST_KEY}
     buffer = io.BytesIO()
     torch.save({**content, STATE_DIGEST_KEY: state_digest(content)}, buffer)
-    return _write_bytes(path, buffer.getvalue())
+    return atomic_write(path, buffer.getvalue())
 
 
 def save_checkpoint(

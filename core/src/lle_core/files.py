@@ -34,8 +34,8 @@ class FolderBusyError(LLEError, RuntimeError):
     """Another process holds the lock of a folder (e.g. a run directory in use)."""
 
 
-def _write_payload(handle: IO[bytes], payload: bytes) -> None:
-    """Write the bytes of a file (a seam for tests that simulate a crash or a full disk)."""
+def write_payload(handle: IO[bytes], payload: bytes) -> None:
+    """Write the bytes of a file: the one seam for tests of a crash mid-write or a full disk."""
     handle.write(payload)
 
 
@@ -103,7 +103,7 @@ def atomic_write(
             if callable(payload):
                 payload(handle)
             else:
-                _write_payload(handle, payload)
+                write_payload(handle, payload)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, final)
