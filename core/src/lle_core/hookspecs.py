@@ -143,7 +143,7 @@ class Backend:
     Attributes:
         name: What ``lle enhance --backend NAME`` and
             :func:`lle_core.inference.backends.load_backend` take (``torch`` is reserved).
-        summary: One line shown by ``lle plugins``-style listings.
+        summary: One line saying what it runs (for listings and messages).
         load: ``load(path) -> enhancer``, or its lazy ``"module:function"`` path.
         suffixes: Model-file suffixes it reads (``(".onnx",)``), for messages.
     """
