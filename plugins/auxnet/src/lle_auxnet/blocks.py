@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from pydantic import Field, field_validator, model_validator
 from torch import Tensor, nn
 
+from lle_core.inference.fast import fold_batch_norm
 from lle_core.registry import Params
 
 # ------------------------------------------------------------------------------------------
@@ -42,25 +43,6 @@ def init_sci_(module: nn.Module, std: float = 0.02) -> None:
         elif isinstance(m, nn.BatchNorm2d):
             nn.init.normal_(m.weight, 1.0, std)
             nn.init.zeros_(m.bias)
-
-
-def fold_batch_norm(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[Tensor, Tensor]:
-    """Weights of the single convolution equal to ``bn(conv(x))`` with BN in eval mode.
-
-    Args:
-        conv: A convolution (bias optional).
-        bn: The batch norm that follows it (its running statistics are used).
-
-    Returns:
-        ``(weight, bias)`` for ``F.conv2d`` with ``conv``'s stride, padding and dilation.
-    """
-    mean, var = bn.running_mean, bn.running_var
-    if mean is None or var is None:
-        raise ValueError("fold_batch_norm needs a BatchNorm2d that tracks running statistics")
-    scale = bn.weight / torch.sqrt(var + bn.eps)
-    weight = conv.weight * scale.view(-1, 1, 1, 1)
-    bias = conv.bias if conv.bias is not None else torch.zeros_like(mean)
-    return weight, (bias - mean) * scale + bn.bias
 
 
 # ------------------------------------------------------------------------------------------

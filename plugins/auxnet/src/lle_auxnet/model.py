@@ -222,8 +222,8 @@ class AuxNet(Enhancer):
                 inputs it does not take) :class:`lle_auxnet.fast.FastAuxNet` runs, with
                 ``channels_last`` / ``bfloat16`` if given.
         """
-        from lle_auxnet.blocks import fold_batch_norm
         from lle_auxnet.fast import FastAuxNet
+        from lle_core.inference.fast import fold_batch_norm
 
         stem = []
         for branch in self.stem.branches:
