@@ -47,6 +47,7 @@ def test_steps_budget(tmp_path: Path):
     assert result.epochs == 1  # 3 steps per epoch
     assert result.latest_checkpoint == tmp_path / "latest.safetensors"
     assert result.latest_checkpoint.is_file()
+    assert result.checkpoint == result.latest_checkpoint  # no validation: no best
     assert (tmp_path / "latest.state.pt").is_file()
     assert (tmp_path / "config.yaml").is_file()
 
@@ -83,6 +84,7 @@ def test_logs_and_metrics_files(tmp_path: Path):
     assert val[0]["images"] == 2
     assert result.best_metric == min(r["loss"] for r in val)
     assert result.best_checkpoint == tmp_path / "best.safetensors"
+    assert result.checkpoint == result.best_checkpoint  # the one rule: best, else latest
 
 
 def test_validation_psnr_when_metrics_are_available(tmp_path: Path):

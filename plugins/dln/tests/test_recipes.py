@@ -61,7 +61,7 @@ def test_pretrain_then_finetune_end_to_end(folders, tmp_path):
     pre_cfg = load_run_config("dln:pretrain_synthetic", data_dir=folders["clean"], overrides=_tiny(
         ["data.train.crop=16", "data.train.short_side=24", "train.ckpt_every=null"]))
     pre = train(pre_cfg, out_dir=tmp_path / "pre", progress=False)
-    ckpt = pre.best_checkpoint or pre.latest_checkpoint
+    ckpt = pre.checkpoint
     assert ckpt is not None
     ft_cfg = load_run_config("dln:finetune_lol", data_dir=folders["paired"], overrides=_tiny(
         ["data.train.crop=16", f"trainer.init={ckpt}"]))

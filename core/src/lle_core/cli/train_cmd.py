@@ -104,6 +104,5 @@ def run_train(args: argparse.Namespace) -> int:
     if result.best_checkpoint is not None:
         print(f"best checkpoint:   {result.best_checkpoint} "
               f"(best {cfg.train.best_metric} {result.best_metric:.4f})")
-    weights = result.best_checkpoint or result.latest_checkpoint
-    print(f"run it: lle enhance INPUT -o OUTPUT --weights {weights}")
+    print(f"run it: lle enhance INPUT -o OUTPUT --weights {result.checkpoint}")
     return 0

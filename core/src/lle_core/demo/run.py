@@ -352,7 +352,7 @@ def _run_demo(opts: DemoOptions, start: float) -> DemoResult:
     t0 = time.perf_counter()
     run = train(cfg, progress=opts.progress)
     train_seconds = time.perf_counter() - t0
-    weights = Path(run.best_checkpoint or run.latest_checkpoint)
+    weights = run.checkpoint
 
     model = load_model(weights)
     common: dict[str, Any] = {"gt_mean": True, "keep_outputs": 4}

@@ -4,7 +4,7 @@ Quick start::
 
     from lle_core.engine import train, load_model
     result = train("run.yaml")                  # or a dict, or "neid:paper"
-    model = load_model(result.best_checkpoint or result.latest_checkpoint)
+    model = load_model(result.checkpoint)       # its best, else its latest
 
 Importing this package is cheap; the heavy modules load on first use of the names below.
 """

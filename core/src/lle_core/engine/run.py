@@ -47,6 +47,17 @@ class RunResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     stopped_by: str = "steps"
 
+    @property
+    def checkpoint(self) -> Path:
+        """The checkpoint this run means: its ``best``, else its ``latest``.
+
+        lle's one rule for a run folder (:func:`lle_core.checkpoint.resolve_weights_path`).
+
+        Raises:
+            CheckpointError: The run wrote no checkpoint.
+        """
+        return ckpt.resolve_weights_path(self.out_dir)
+
 
 @dataclass
 class Run:
