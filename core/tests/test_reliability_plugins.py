@@ -206,3 +206,134 @@ def test_real_ctrl_c_during_a_plugin_import_still_stops_lle(tmp_path: Path):
                           env=env, timeout=120, check=False)
     assert "not stopped" not in proc.stdout
     assert "KeyboardInterrupt" in proc.stderr
+
+
+# -- issue 24 item 3: a plugin cannot harm the others or the command ------------------------
+
+PRINTS = """
+print("hello from a chatty plugin")
+from lle_core.hookspecs import hookimpl
+LLE_PLUGIN_API = 1
+
+@hookimpl
+def lle_register(register):
+    print("registering, chatty")
+    register("fusion", "add", lambda channels: None, summary="chatty fusion")
+"""
+
+
+def test_a_plugin_printing_at_import_cannot_corrupt_stdout(site: Path, capsys):
+    """64ec01f: the plugin's lines landed in the TSV of lle plugins / lle list."""
+    fake_distribution(site, "lle-chatty", {"chatty": "hostile_chatty"},
+                      {"hostile_chatty": PRINTS})
+    plugin_mod.reload_plugins()  # the prints happen while plugins load: they go to stderr
+    out, err = capsys.readouterr()
+    assert "chatty plugin" in err and "registering" in err
+    assert "chatty plugin" not in out and "registering" not in out
+    for command, columns in ((["plugins"], 6), (["list"], 5)):
+        plugin_mod.reload_plugins()
+        main(command)
+        out, err = capsys.readouterr()
+        assert "registering" in err and "registering" not in out
+        lines = out.splitlines()
+        assert lines and all(len(line.split("\t")) == columns for line in lines), out
+
+
+MALFORMED = """
+from lle_core.hookspecs import hookimpl
+LLE_PLUGIN_API = 1
+
+class NotParams:
+    pass
+
+class Broken:
+    Params = NotParams  # not a pydantic model
+
+@hookimpl
+def lle_register(register):
+    register("model", "gone", "hostile_nowhere:Missing")  # a module that does not exist
+    register("model", "broken", "hostile_malformed:Broken")
+"""
+
+
+def test_a_malformed_component_is_left_out_and_named_everything_else_lists(site: Path, capsys,
+                                                                          tmp_path: Path):
+    """64ec01f: lle list failed for every plugin while lle plugins said it loaded."""
+    fake_distribution(site, "lle-malformed", {"malformed": "hostile_malformed"},
+                      {"hostile_malformed": MALFORMED})
+    plugin_mod.reload_plugins()
+    capsys.readouterr()
+    code = main(["list"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "core.gamma" in out and "neid.model" in out  # the others are all listed
+    assert "malformed.gone" not in out and "malformed.broken" not in out
+    assert err.count("error:") == 2 and "plugin malformed (lle-malformed 6.6.6)" in err
+    assert "hostile_nowhere" in err
+    from PIL import Image
+
+    Image.new("RGB", (8, 6), (20, 30, 40)).save(tmp_path / "a.png")
+    assert main(["enhance", str(tmp_path / "a.png"), "-o", str(tmp_path / "b.png"),
+                 "--model", "core.gamma"]) == 0  # and everything else runs
+
+
+def _lle(
+    tmp_path: Path, *argv: str, timeout: float = 90, **env: str
+) -> subprocess.CompletedProcess:
+    """``lle ARGV`` as a user runs it (a new process), with ``tmp_path`` on the import path."""
+    environ = {**os.environ, **env,
+               "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    try:
+        return subprocess.run([sys.executable, "-m", "lle_core.cli.main", *argv],
+                              capture_output=True, text=True, env=environ, timeout=timeout,
+                              check=False)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"lle {' '.join(argv)} did not end within {timeout} s")
+
+
+def test_a_plugin_import_that_never_ends_is_named_and_stops_lle(tmp_path: Path):
+    """64ec01f: lle plugins / lle list hung without a message."""
+    loop = "while True:\n    pass\n"
+    fake_distribution(tmp_path, "lle-loop", {"loop": "hostile_loop"}, {"hostile_loop": loop})
+    for command in ("plugins", "list"):
+        proc = _lle(tmp_path, command, LLE_PLUGIN_IMPORT_TIMEOUT="3")
+        assert proc.returncode == 1
+        assert "'loop' (lle-loop)" in proc.stderr and "3 s" in proc.stderr
+    proc = _lle(tmp_path, "plugins", LLE_PLUGIN_IMPORT_TIMEOUT="soon")
+    assert proc.returncode == 1 and "LLE_PLUGIN_IMPORT_TIMEOUT" in proc.stderr
+
+
+STICKY = """
+import atexit, os, threading, time
+{line}
+from lle_core.hookspecs import hookimpl
+LLE_PLUGIN_API = 1
+
+@hookimpl
+def lle_register(register):
+    register("fusion", "x", lambda channels: None, summary="sticky")
+"""
+
+
+def test_lle_ends_when_its_work_is_done_though_a_plugin_thread_runs(tmp_path: Path):
+    """64ec01f: a plugin's non-daemon thread kept lle enhance alive after its image."""
+    from PIL import Image
+
+    line = 'threading.Thread(target=time.sleep, args=(10_000,), name="plugin-forever").start()'
+    fake_distribution(tmp_path, "lle-sticky", {"sticky": "hostile_sticky"},
+                      {"hostile_sticky": STICKY.format(line=line)})
+    Image.new("RGB", (8, 6), (20, 30, 40)).save(tmp_path / "a.png")
+    proc = _lle(tmp_path, "enhance", str(tmp_path / "a.png"), "-o", str(tmp_path / "b.png"),
+                "--model", "core.gamma", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "b.png").is_file()
+
+
+def test_a_plugin_atexit_handler_cannot_turn_a_failure_into_success(tmp_path: Path):
+    """64ec01f: atexit.register(os._exit, 0) in a plugin made a failed lle enhance exit 0."""
+    fake_distribution(tmp_path, "lle-sticky", {"sticky": "hostile_sticky"},
+                      {"hostile_sticky": STICKY.format(line="atexit.register(os._exit, 0)")})
+    (tmp_path / "bad.png").write_bytes(b"not an image")  # fails after the plugins loaded
+    proc = _lle(tmp_path, "enhance", str(tmp_path / "bad.png"), "-o",
+                str(tmp_path / "c.png"), "--model", "core.gamma", timeout=120)
+    assert proc.returncode == 1 and "bad.png" in proc.stderr

@@ -12,6 +12,7 @@ Meanings (documented in ``docs/inference.md``):
 * overlap: ``None`` (from the model) or pixels ``>= 0``.
 * memory budget (MiB): a finite number ``> 0``; ``LLE_MAX_MEMORY_MB`` the same.
 * pixel limit: ``LLE_MAX_IMAGE_PIXELS``, a positive whole number of pixels (``_`` allowed).
+* plugin import time limit of the ``lle`` command: ``LLE_PLUGIN_IMPORT_TIMEOUT`` seconds.
 
 This module imports only the standard library and :mod:`lle_core.errors`.
 """
@@ -126,6 +127,20 @@ def env_max_image_pixels() -> int:
     return int(number)
 
 
+#: Environment variable: seconds a plugin import may take in the ``lle`` command.
+PLUGIN_TIMEOUT_ENV = "LLE_PLUGIN_IMPORT_TIMEOUT"
+#: Default of :data:`PLUGIN_TIMEOUT_ENV` (a loaded machine imports torch in well under this).
+DEFAULT_PLUGIN_IMPORT_TIMEOUT_S = 60.0
+
+
+def env_plugin_import_timeout() -> float:
+    """``LLE_PLUGIN_IMPORT_TIMEOUT`` in seconds if set (a finite number > 0), else 60."""
+    raw = os.environ.get(PLUGIN_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_PLUGIN_IMPORT_TIMEOUT_S
+    return _positive_number(raw, PLUGIN_TIMEOUT_ENV, "seconds")
+
+
 def check_environment() -> None:
     """Validate every numeric environment variable lle reads (one error, before any work)."""
     env_max_memory_mb()
@@ -135,12 +150,15 @@ def check_environment() -> None:
 __all__ = [
     "DEFAULT_MAX_IMAGE_PIXELS",
     "DEFAULT_MAX_MEMORY_MB",
+    "DEFAULT_PLUGIN_IMPORT_TIMEOUT_S",
     "MAX_MEMORY_ENV",
     "MAX_PIXELS_ENV",
+    "PLUGIN_TIMEOUT_ENV",
     "TileOption",
     "check_environment",
     "env_max_image_pixels",
     "env_max_memory_mb",
+    "env_plugin_import_timeout",
     "memory_mb_option",
     "overlap_option",
     "tile_option",

@@ -12,6 +12,7 @@ Environment variables:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import signal
@@ -213,7 +214,7 @@ def _load_one(
 ) -> None:
     ctrl_c: list[bool] | None = None
     try:
-        with _watch_ctrl_c() as ctrl_c:
+        with _watch_ctrl_c() as ctrl_c, _import_watchdog(plugin_id, distribution):
             module = ep.load() if ep is not None else importlib.import_module(module_path)
     except BaseException as exc:
         _reraise_ctrl_c(exc, ctrl_c)
@@ -228,6 +229,49 @@ def _load_one(
         )
         return
     register_plugin(module, plugin_id=plugin_id, distribution=distribution, version=version)
+
+
+#: Seconds a plugin's import may take in the ``lle`` command before it stops with an error
+#: naming the plugin (``None``: no limit, the default for library use); set by the CLI from
+#: ``LLE_PLUGIN_IMPORT_TIMEOUT`` (:func:`lle_core.options.env_plugin_import_timeout`).
+_import_limit: list[float | None] = [None]
+
+
+def arm_import_watchdog(seconds: float | None) -> None:
+    """Stop the process when a plugin import runs longer than ``seconds`` (``None``: never).
+
+    On expiry one line naming the plugin goes to stderr and the process exits with 1. Only
+    the ``lle`` command arms it: a library user's process is never ended.
+    """
+    _import_limit[0] = seconds
+
+
+@contextmanager
+def _import_watchdog(plugin_id: str, distribution: str) -> Iterator[None]:
+    """Watch one plugin import (see :func:`arm_import_watchdog`)."""
+    seconds = _import_limit[0]
+    if seconds is None:
+        yield
+        return
+
+    def fire() -> None:  # an import cannot be interrupted safely: say why, then stop
+        message = (
+            f"error: importing plugin {plugin_id!r} ({distribution}) has taken more than "
+            f"{seconds:g} s; lle stops instead of hanging. Leave it out with "
+            f"LLE_PLUGINS=<other plugin ids> or uninstall {distribution} "
+            "(LLE_PLUGIN_IMPORT_TIMEOUT=N allows more seconds)\n"
+        )
+        with contextlib.suppress(OSError):
+            os.write(2, message.encode())
+        os._exit(1)
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def register_plugin(
@@ -379,13 +423,21 @@ def _describe(exc: BaseException) -> str:
 
 @contextmanager
 def _watch_ctrl_c() -> Iterator[list[bool]]:
-    """Note whether a real Ctrl-C (SIGINT) arrives while plugin code runs.
+    """Run plugin code: its ``print`` output goes to stderr; note whether a real Ctrl-C arrives.
 
+    ``sys.stdout`` points at ``sys.stderr`` meanwhile, so that a plugin printing at import or
+    registration never corrupts what ``lle`` prints on stdout (``lle list | cut``, JSON).
     Yields a one-item list that becomes ``[True]`` on SIGINT. Plugin code may raise
     ``SystemExit`` or ``KeyboardInterrupt`` itself; only an interrupt the user actually
     sent must stop ``lle``. Outside the main thread signals cannot be watched, and every
     ``KeyboardInterrupt`` counts as Ctrl-C.
     """
+    with contextlib.redirect_stdout(sys.stderr):
+        yield from _watch_sigint()
+
+
+def _watch_sigint() -> Iterator[list[bool]]:
+    """The Ctrl-C part of :func:`_watch_ctrl_c`."""
     seen = [False]
     if threading.current_thread() is not threading.main_thread():
         seen[0] = True

@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import logging
 import os
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 from lle_core.errors import LLEError
 
@@ -141,5 +143,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def run() -> NoReturn:
+    """The ``lle`` console script: :func:`main`, then end the process at once with its code.
+
+    Plugin imports are watched (:func:`lle_core.plugins.arm_import_watchdog`, limit
+    ``LLE_PLUGIN_IMPORT_TIMEOUT``). Once the work is done, stdout and stderr are flushed and
+    the process exits with ``os._exit``: a non-daemon thread a plugin left running cannot keep
+    ``lle`` alive, and a plugin's ``atexit`` handler cannot change the exit code (lle's own
+    work needs no ``atexit`` handler).
+    """
+    from lle_core import plugins
+    from lle_core.options import env_plugin_import_timeout
+
+    code: int
+    try:
+        plugins.arm_import_watchdog(env_plugin_import_timeout())
+        code = main()
+    except SystemExit as exit_:  # argparse: --help (0) or a usage error (2)
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        if isinstance(exit_.code, str):
+            print(exit_.code, file=sys.stderr)
+    except LLEError as err:  # a bad LLE_PLUGIN_IMPORT_TIMEOUT
+        print(f"error: {error_message(err)}", file=sys.stderr)
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

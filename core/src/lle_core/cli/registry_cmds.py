@@ -99,7 +99,10 @@ def run_list(args: argparse.Namespace) -> int:
     """Print registered components of one kind (or all) matching a pattern.
 
     ``lle list neid.*`` (one argument that is not a kind but looks like a name pattern) lists
-    every kind; a bare word that is neither a kind nor matches anything is an error.
+    every kind; a bare word that is neither a kind nor matches anything is an error. A
+    component whose description cannot be read (its class does not import, its parameters
+    are not a pydantic model) is left out with one ``error:`` line naming its plugin, and the
+    exit code is 1; every other component is listed.
     """
     from lle_core.registry import KINDS
     from lle_core.spec import list_components
@@ -113,7 +116,13 @@ def run_list(args: argparse.Namespace) -> int:
             )
         kind, pattern = None, kind
     entries = list_components(kind, pattern)
-    shown = [(e, e.listing()) for e in entries]  # cached descriptions: no imports
+    shown, broken = [], []
+    for e in entries:  # cached descriptions: no imports
+        try:
+            shown.append((e, e.listing()))
+        except Exception as err:  # a malformed component: reported against its plugin
+            broken.append(f"error: {e.kind}:{e.name} of plugin {e.plugin} ({e.distribution} "
+                          f"{e.version}) is left out: {type(err).__name__}: {err}")
     if args.json:
         print(json.dumps([
             {"kind": e.kind, "name": e.name, "summary": d.summary, "paper": d.paper,
@@ -126,10 +135,12 @@ def run_list(args: argparse.Namespace) -> int:
                  f"{e.distribution} {e.version}"] for e, d in shown]
         _print_rows(f"lle components{f' ({kind})' if kind else ''}",
                     ["kind", "name", "summary", "capabilities", "from"], rows)
+    for line in broken:
+        print(line.replace("\n", " "), file=sys.stderr)
     if not entries:
         print("nothing matches", file=sys.stderr)
         return 1
-    return 0
+    return 1 if broken else 0
 
 
 def docstring_attributes(cls: type) -> dict[str, str]:
