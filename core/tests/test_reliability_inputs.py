@@ -66,3 +66,21 @@ def test_refusal_names_the_file_in_a_batch_and_the_others_are_written(tmp_path, 
     code, text = _run(capsys, "enhance", str(folder), "-o", str(out), "--model", "frlie")
     assert code == 1 and "a_tiny.png" in text and "3x2 pixels" in text
     assert sorted(p.name for p in out.iterdir()) == ["b_photo.png"]
+
+
+@pytest.mark.parametrize(
+    "yaml_text, key",
+    [
+        ("type: core.unet_small\nbase_width: true\n", "base_width"),
+        ("type: auxnet.model\ndilations: [1, true]\n", "dilations"),
+        ("type: auxnet.model\nreduction_channels: false\n", "reduction_channels"),
+    ],
+)
+def test_yaml_true_is_not_a_number(tmp_path, yaml_text, key):
+    """64ec01f: ``base_width: true`` built a network of width 1."""
+    from lle_core.spec import load_config_file
+
+    path = tmp_path / "model.yaml"
+    path.write_text(yaml_text)
+    with pytest.raises(ConfigError, match=f"{key}.*true/false is not a number"):
+        lle_core.create("model", load_config_file(path))

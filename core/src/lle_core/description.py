@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import functools
 import importlib
+import types
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
 class Capabilities(BaseModel):
@@ -76,6 +78,35 @@ class Params(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", validate_default=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """Refuse ``true``/``false`` where a number is wanted (pydantic would read 1/0).
+
+        YAML ``width: true`` would otherwise build a width-1 network.
+        """
+        field_info = cls.model_fields.get(info.field_name or "")
+        if field_info is not None and _wants_number(field_info.annotation):
+            items = value if isinstance(value, list | tuple) else [value]
+            if any(isinstance(v, bool) for v in items):
+                raise ValueError(f"expected a number, got {value!r} (true/false is not a number)")
+        return value
+
+
+def _wants_number(annotation: Any) -> bool:
+    """Whether a field takes int/float (alone, optional, or as list/tuple items), not bool."""
+    args = typing.get_args(annotation)
+    origin = typing.get_origin(annotation)
+    if annotation in (int, float):
+        return True
+    if origin is typing.Annotated:
+        return _wants_number(args[0])
+    if origin in (list, tuple):
+        return any(_wants_number(a) for a in args if a is not Ellipsis)
+    if origin in (typing.Union, types.UnionType):
+        return bool not in args and any(_wants_number(a) for a in args)
+    return False
 
 
 class EmptyParams(Params):
