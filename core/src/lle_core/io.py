@@ -110,7 +110,7 @@ def list_images(folder: str | os.PathLike[str]) -> list[Path]:
 
 
 def _to_array(img: Image.Image, alpha: AlphaMode) -> np.ndarray:
-    """Convert a loaded pillow image to a float32 ``(H, W, 3)`` array in ``[0, 1]``."""
+    """A loaded pillow image as an ``(H, W, 3)`` array: float32 in ``[0, 1]``, or uint8 (0-255)."""
     mode = img.mode
     if mode in _SIXTEEN_BIT_MODES:
         gray = np.asarray(img, dtype=np.float64) / 65535.0
@@ -131,7 +131,7 @@ def _to_array(img: Image.Image, alpha: AlphaMode) -> np.ndarray:
         return np.ascontiguousarray(rgb)
     if img.mode != "RGB":
         img = img.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
-    return np.asarray(img, dtype=np.float32) / 255.0
+    return np.asarray(img)  # uint8: converted to float by _channels_first, one copy
 
 
 def read_image(
@@ -193,9 +193,28 @@ def read_image(
         raise ImageReadError(
             f"corrupt or truncated image file {p}: {type(err).__name__}: {err}"
         ) from None
-    if not np.isfinite(array).all():
+    if array.dtype != np.uint8 and not np.isfinite(array).all():
         raise ImageReadError(f"{p} holds NaN or infinite pixel values")
-    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
+    return torch.from_numpy(_channels_first(array))
+
+
+#: Rows converted at a time by :func:`_channels_first` and :func:`to_uint8` (bounded temporaries).
+_ROWS = 256
+
+
+def _channels_first(array: np.ndarray) -> np.ndarray:
+    """``(H, W, 3)`` uint8 or float -> contiguous ``(3, H, W)`` float32 in ``[0, 1]``.
+
+    Written band by band into one output array: a 96-megapixel photo needs its 1.1 GiB result
+    and a few MiB more, not two or three full-size float copies.
+    """
+    h, w, c = array.shape
+    out = np.empty((c, h, w), dtype=np.float32)
+    divisor = np.float32(255 if array.dtype == np.uint8 else 1)
+    for r in range(0, h, _ROWS):
+        band = array[r : r + _ROWS].transpose(2, 0, 1).astype(np.float32)
+        np.divide(band, divisor, out=out[:, r : r + _ROWS])
+    return out
 
 
 def to_uint8(image: Tensor) -> np.ndarray:
@@ -217,8 +236,11 @@ def to_uint8(image: Tensor) -> np.ndarray:
             raise ValueError(f"expected 1 or 3 channels, got shape {tuple(image.shape)}")
     elif x.dim() != 2:
         raise ValueError(f"expected (3, H, W), (1, 3, H, W) or (H, W), got {tuple(image.shape)}")
-    x = torch.nan_to_num(x, nan=0.0).clamp(0.0, 1.0)
-    return (x * 255.0).round().to(torch.uint8).numpy()
+    out = np.empty(tuple(x.shape), dtype=np.uint8)
+    for r in range(0, x.shape[0], _ROWS):  # bands: no full-size float temporaries
+        band = torch.nan_to_num(x[r : r + _ROWS], nan=0.0).clamp_(0.0, 1.0)
+        out[r : r + _ROWS] = band.mul_(255.0).round_().to(torch.uint8).numpy()
+    return out
 
 
 def write_image(path: str | os.PathLike[str], image: Tensor, *, quality: int = 95) -> Path:
