@@ -34,13 +34,14 @@ def test_frlie_refuses_an_image_below_its_minimum_naming_both_sizes(tmp_path, ca
     assert code == 1 and f"{w}x{h} pixels" in text and f"{need}x{need}" in text
     assert str(src) in text and not out.exists()
     with pytest.raises(ShapeError, match=f"{w}x{h} pixels"):
-        lle_core.enhance(_frlie(), torch.full((3, h, w), 0.15))
+        lle_core.enhance(_shipped("frlie"), torch.full((3, h, w), 0.15))
 
 
-def _frlie() -> torch.nn.Module:
+def _shipped(name: str) -> torch.nn.Module:
+    """The model of a shipped weight set (``frlie``: frlie.lol)."""
     from lle_core.weight_sets import find_weight_set
 
-    return find_weight_set("frlie")[1].load({})
+    return find_weight_set(name)[1].load({})
 
 
 @pytest.mark.parametrize(
@@ -84,3 +85,22 @@ def test_yaml_true_is_not_a_number(tmp_path, yaml_text, key):
     path.write_text(yaml_text)
     with pytest.raises(ConfigError, match=f"{key}.*true/false is not a number"):
         lle_core.create("model", load_config_file(path))
+
+
+@pytest.mark.parametrize("name", ["dln", "frlie"])
+def test_small_images_are_enhanced_like_the_same_pixels_of_a_larger_crop(name):
+    """64ec01f: DLN returned a 1x1 or 1x64 image unchanged (a 48x64 one brightened) and FRLIE
+    darkened tiny images; now a small image is padded so its result matches a larger crop."""
+    from lle_core.testing.strategies import make_image
+
+    net = _shipped(name)
+    need = getattr(net.capabilities, "min_input", 1)  # 1 where models declared none
+    photo = make_image("smooth", 48, 64, seed=5) * 0.25  # a dark 48x64 crop
+    large = lle_core.enhance(net, photo)
+    for h, w in [(1, 1), (1, 64), (3, 2), (need, need)]:
+        if min(h, w) < need:
+            continue  # refused, see test_frlie_refuses_an_image_below_its_minimum_...
+        small = lle_core.enhance(net, photo[..., 20 : 20 + h, :w])
+        region = large[..., 20 : 20 + h, :w]
+        assert float((small - region).abs().mean()) < 0.05, (name, h, w)
+        assert float(small.mean()) > float(photo[..., 20 : 20 + h, :w].mean()) + 0.05
