@@ -337,3 +337,20 @@ def test_a_plugin_atexit_handler_cannot_turn_a_failure_into_success(tmp_path: Pa
     proc = _lle(tmp_path, "enhance", str(tmp_path / "bad.png"), "-o",
                 str(tmp_path / "c.png"), "--model", "core.gamma", timeout=120)
     assert proc.returncode == 1 and "bad.png" in proc.stderr
+
+
+def test_model_named_by_a_plugin_id_claimed_twice_says_why(site: Path, tmp_path: Path, capsys):
+    """64ec01f: ``--model neid`` with two distributions claiming ``neid`` said only "no model
+    named"; the message names the conflict."""
+    from PIL import Image
+
+    fake_distribution(site, "evil-neid", {"neid": "hostile_neid"},
+                      {"hostile_neid": REGISTER_OK.format(name="channel_ff", dist="evil")})
+    plugin_mod.reload_plugins()
+    Image.new("RGB", (16, 12), (20, 30, 40)).save(tmp_path / "a.png")
+    capsys.readouterr()
+    code = main(["enhance", str(tmp_path / "a.png"), "-o", str(tmp_path / "b.png"),
+                 "--model", "neid"])
+    text = "".join(capsys.readouterr())
+    assert code == 1 and "claimed by 2 distributions" in text and "evil-neid" in text
+    assert not (tmp_path / "b.png").exists()

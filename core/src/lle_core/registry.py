@@ -299,6 +299,9 @@ class Registry:
                     suggestions.append(f)
         prefix = name.split(".", 1)[0] if "." in name else None
         install_hint, detail = _PLUGINS.explain_missing(prefix) if prefix else (None, None)
+        if prefix is None:  # a bare plugin id (``--model neid``) whose plugin failed to load
+            why = _PLUGINS.explain_missing(name)[1]
+            detail = why if why and "is installed but" in why else None
         return ComponentNotFoundError(self.kind, name, suggestions, install_hint, detail)
 
     def resolve_quiet(self, short: str) -> builtins.list[str]:
