@@ -7,6 +7,7 @@ from torch import nn
 
 from lle_core.inference import enhance
 from lle_core.inference.fast import PLAIN_ENV, fast_model, fold_sequential_batch_norms
+from lle_core.inference.padding import edge_margin
 from lle_core.registry import Capabilities
 
 
@@ -70,7 +71,9 @@ def test_fast_copy_is_cached_and_rebuilt_when_the_weights_change():
 def test_plain_switches_turn_the_fast_path_off(monkeypatch):
     model = ConvBN().eval()
     x = _image()
-    reference = torch.sigmoid(model.body(x[None]))[0].clamp(0, 1)
+    m = edge_margin(model.capabilities)  # enhance reflect-pads the edges, then crops
+    padded = nn.functional.pad(x[None], (m, m, m, m), mode="reflect")
+    reference = torch.sigmoid(model.body(padded))[0, :, m:-m, m:-m].clamp(0, 1)
     model.calls = 0
     monkeypatch.setenv(PLAIN_ENV, "1")
     assert fast_model(model, model.capabilities, torch.device("cpu")) is model

@@ -13,6 +13,7 @@ from torch import nn
 
 import lle_core
 from lle_core.errors import ShapeError, WeightsError
+from lle_core.inference.padding import edge_margin
 from lle_core.inference import (
     PeakMemoryTracker,
     axis_spans,
@@ -254,27 +255,32 @@ def test_tiled_equals_untiled_unet_with_stride():
     whole = enhance(model, x, tile="off")
     ticks = []
     tiled = enhance(model, x, tile=96, progress=lambda d, t: ticks.append(t))
-    assert ticks[-1] == 6  # 2 rows (0, 32) x 3 columns (0, 32, 56)
+    m = edge_margin(model.capabilities)  # tiles cover the image and its edge margin
+    plan = make_plan(96, None, model.capabilities)
+    rows, cols = (axis_spans(n + 2 * m, plan, 4) for n in (128, 152))
+    assert len(rows) >= 2 and len(cols) >= 3 and ticks[-1] == len(rows) * len(cols)
     torch.testing.assert_close(tiled, whole, atol=1e-5, rtol=0)
 
 
 def test_short_overlap_differs_only_near_seams_and_seams_are_smooth():
     """With a margin below the receptive field, errors stay small and near the seams."""
     model = _unet()
-    x = _smooth_image(96, 96, seed=5)
+    x = _smooth_image(160, 160, seed=5)
     whole = enhance(model, x, tile="off")
-    tiled = enhance(model, x, tile=56, overlap=16)  # margin 4 < receptive field 24
+    tiled = enhance(model, x, tile=112, overlap=16)  # margin 4 < receptive field 24
     diff = (tiled - whole).abs().amax(dim=(0, 1))
-    plan = make_plan(56, 16, model.capabilities)
-    spans = axis_spans(96, plan, 4)
-    seams = [b0 for b0, _ in spans[1:]] + [a1 for _, a1 in spans[:-1]]
-    far = torch.ones(96, dtype=torch.bool)
+    plan = make_plan(112, 16, model.capabilities)
+    m = edge_margin(model.capabilities)  # tiles cover the image and its edge margin
+    spans = axis_spans(160 + 2 * m, plan, 4)
+    assert len(spans) == 2
+    seams = [b0 - m for b0, _ in spans[1:]] + [a1 - m for _, a1 in spans[:-1]]
+    far = torch.ones(160, dtype=torch.bool)
     for s in seams:
         far[max(0, s - 24) : s + 24] = False
     # identical away from seams (those pixels come from one tile with full context)
     assert float(diff[far][:, far].max()) < 1e-5
     # near seams: blending keeps the deviation well below a hard stitch and adds no step
-    hard = enhance(model, x, tile=48, overlap=0)
+    hard = enhance(model, x, tile=96, overlap=0)
     hard_diff = (hard - whole).abs().amax()
 
     def step(img):

@@ -262,3 +262,44 @@ def test_cli_without_any_weights_says_how_to_get_them(
     err = capsys.readouterr().err
     assert "no pretrained weights are installed" in err and "Traceback" not in err
     assert not (tmp_path / "o.png").exists()
+
+
+GOOD_PANEL = {f: {"color_ratio": 1.0, "clipping": 0.5, "black_level": 0.05, "border": 1.0}
+              for f in ("dicm", "lime", "mef")}
+
+
+def test_default_set_prefers_sets_that_suit_real_photos() -> None:
+    grey = {**GOOD_PANEL, "dicm": {**GOOD_PANEL["dicm"], "color_ratio": 0.6, "border": 1.16}}
+    best_lol = WeightSet(model=SPEC, file="x", sha256="0", data="", recipe="", budget="",
+                         metrics={"psnr": 22.0}, mp_per_s=1.0, photo_panel=grey)
+    good = WeightSet(model=SPEC, file="y", sha256="0", data="", recipe="", budget="",
+                     metrics={"psnr": 19.0}, mp_per_s=1.0, photo_panel=GOOD_PANEL)
+    unmeasured = WeightSet(model=SPEC, file="z", sha256="0", data="", recipe="", budget="",
+                           metrics={"psnr": 25.0}, mp_per_s=1.0)
+    assert best_lol.photo_misses() == ["dicm color_ratio 0.6", "dicm border 1.16"]
+    assert good.photo_misses() == [] and unmeasured.photo_misses() is None
+    with registries().temporary() as regs:
+        for entry in regs["weights"].entries():
+            regs["weights"].remove(entry.name)
+        for name, ws in (("grey", best_lol), ("good", good), ("unmeasured", unmeasured)):
+            regs["weights"].add(Entry("weights", f"core.{name}", ws, plugin="core"))
+        assert default_weight_set()[0] == "core.good"
+        regs["weights"].remove("core.good")
+        assert default_weight_set()[0] == "core.grey"  # measured beats unmeasured
+
+
+def test_export_keeps_the_photo_panel_and_lle_weights_shows_it(
+    tmp_path: Path, fake_package: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    panel = {**GOOD_PANEL, "kodak": {"psnr": 21.5, "ssim": 0.7}}
+    _export(tmp_path, fake_package, photo_panel=panel)
+    record = json.loads((fake_package / "weights" / "toy.json").read_text())
+    assert record["photo_panel"]["kodak"]["psnr"] == 21.5
+    with registries().temporary():
+        _register()
+        assert main(["weights", "--json"]) == 0
+        rows = json.loads(capsys.readouterr().out)
+        assert rows[0]["photo_panel"]["dicm"]["border"] == 1.0 and rows[0]["photo_misses"] == []
+        assert main(["weights"]) == 0
+        out = capsys.readouterr().out
+        assert "colour D/L/M" in out and "1.00/1.00/1.00" in out and "21.5/-" in out

@@ -39,6 +39,12 @@ if TYPE_CHECKING:
 #: model: a 12 MP photo in about a minute or less.
 DEFAULT_MIN_MP_PER_S = 0.2
 
+#: Real-photo targets of a shipped set on every no-reference folder of its panel
+#: (``docs/weights.md``): colour ratio, highlight clipping in percentage points above the
+#: gained input, border ratio.
+PHOTO_TARGETS: dict[str, tuple[float, float]] = {
+    "color_ratio": (0.75, 1.25), "clipping": (float("-inf"), 2.0), "border": (0.97, 1.03)}
+
 
 @dataclass(frozen=True)
 class WeightSet:
@@ -59,6 +65,9 @@ class WeightSet:
         storage: dtype of the stored tensors (``float32``, ``float16``); loading casts them
             to the model's dtype.
         notes: Anything a user should know (deviations from the paper, known weaknesses).
+        photo_panel: The real-photo panel (:mod:`lle_core.evaluation.photo_panel`):
+            ``{folder: {figure: value}}``, e.g. ``{"dicm": {"color_ratio": 0.91, ...},
+            "kodak": {"psnr": 21.3, "ssim": 0.71}}``; empty when not measured.
     """
 
     model: Mapping[str, Any]
@@ -71,6 +80,7 @@ class WeightSet:
     mp_per_s: float | None = None
     storage: str = "float32"
     notes: str = ""
+    photo_panel: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     @property
     def model_type(self) -> str:
@@ -153,6 +163,22 @@ class WeightSet:
             parts.append(f"{self.mp_per_s:.2g} MP/s")
         return ", ".join(parts)
 
+    def photo_misses(self) -> list[str] | None:
+        """The real-photo targets (:data:`PHOTO_TARGETS`) this set misses.
+
+        Returns:
+            E.g. ``["dicm color_ratio 0.61"]``; ``None`` when the panel was not measured.
+        """
+        if not self.photo_panel:
+            return None
+        misses = []
+        for folder, figures in self.photo_panel.items():
+            for figure, (lo, hi) in PHOTO_TARGETS.items():
+                value = figures.get(figure)
+                if value is not None and not lo <= value <= hi:
+                    misses.append(f"{folder} {figure} {value:.3g}")
+        return misses
+
     @classmethod
     def from_record(cls, record: Mapping[str, Any], *, package: str | None = None) -> WeightSet:
         """Build from a JSON record (as written by :func:`export_weight_set`).
@@ -205,6 +231,7 @@ def export_weight_set(
     metrics: Mapping[str, float],
     mp_per_s: float | None = None,
     notes: str = "",
+    photo_panel: Mapping[str, Mapping[str, float]] | None = None,
 ) -> WeightSet:
     """Write ``<package_dir>/weights/<name>.safetensors`` and its ``<name>.json`` record.
 
@@ -224,6 +251,7 @@ def export_weight_set(
         metrics: Measured quality.
         mp_per_s: Measured throughput.
         notes: Deviations and caveats.
+        photo_panel: Real-photo panel figures, if measured (``docs/weights/panel.py``).
 
     Returns:
         The record, with ``file`` relative to the package.
@@ -253,11 +281,12 @@ def export_weight_set(
         model=spec, file=f"{WEIGHTS_DIR}/{name}.safetensors",
         sha256=hashlib.sha256(payload).hexdigest(),
         data=data, recipe=recipe, budget=budget, metrics=dict(metrics), mp_per_s=mp_per_s,
-        storage=storage, notes=notes,
+        storage=storage, notes=notes, photo_panel=dict(photo_panel or {}),
     )
     fields = {k: getattr(record, k) for k in record.__dataclass_fields__}
     fields["model"] = dict(record.model)
     fields["metrics"] = dict(record.metrics)
+    fields["photo_panel"] = {k: dict(v) for k, v in record.photo_panel.items()}
     atomic_write(folder / f"{name}.json", (json.dumps(fields, indent=2) + "\n").encode())
     return record
 
@@ -302,10 +331,12 @@ def find_weight_set(name: str) -> tuple[str, WeightSet]:
 
 
 def default_weight_set() -> tuple[str, WeightSet]:
-    """The CLI's default: the best PSNR among sets at least :data:`DEFAULT_MIN_MP_PER_S` fast.
+    """The CLI's default set: fast enough, fewest real-photo misses, then best LOL PSNR.
 
-    Sets without a measured speed count as too slow; when none is fast enough the best PSNR
-    among all sets is taken.
+    Among sets at least :data:`DEFAULT_MIN_MP_PER_S` fast, the one that misses the fewest
+    real-photo targets (:meth:`WeightSet.photo_misses`), then the best LOL-v1 PSNR. Sets
+    without a measured speed count as too slow (when none is fast enough, all sets compete);
+    sets without a measured panel rank after every measured one.
 
     Raises:
         WeightsError: No weight set is installed.
@@ -319,8 +350,13 @@ def default_weight_set() -> tuple[str, WeightSet]:
     fast = {n: w for n, w in sets.items()
             if w.mp_per_s is not None and w.mp_per_s >= DEFAULT_MIN_MP_PER_S}
     pool = fast or sets
-    return max(pool.items(), key=lambda item: (item[1].metrics.get("psnr", float("-inf")),
-                                               item[0]))
+
+    def rank(item: tuple[str, WeightSet]) -> tuple[int, float, str]:
+        misses = item[1].photo_misses()
+        penalty = len(misses) if misses is not None else 1 + 3 * len(PHOTO_TARGETS) * 8
+        return (-penalty, item[1].metrics.get("psnr", float("-inf")), item[0])
+
+    return max(pool.items(), key=rank)
 
 
 def load_pretrained(model_spec: Any, pretrained: bool | str) -> nn.Module:

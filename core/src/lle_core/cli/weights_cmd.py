@@ -15,8 +15,10 @@ def add_parser(sub: Any) -> None:
         help="list the shipped pretrained weight sets and their measured quality",
         description=(
             "List every weight set shipped by an installed plugin: the model it fits, LOL-v1 "
-            "eval15 PSNR/SSIM (and GT-mean), speed, training data and budget. The default of "
-            "`lle enhance` is marked. Use one with `lle enhance IN -o OUT --model NAME` or "
+            "eval15 PSNR/SSIM (and GT-mean), speed, the real-photo panel (colour ratio, "
+            "highlight clipping and border on DICM/LIME/MEF; PSNR on darkened Kodak/McMaster), "
+            "training data and budget. The default of `lle enhance` is marked. Use one with "
+            "`lle enhance IN -o OUT --model NAME` or "
             "lle_core.create('model', MODEL, pretrained=True)."
         ),
     )
@@ -33,7 +35,24 @@ def _row(name: str, ws: Any, default: str | None) -> dict[str, Any]:
         "metrics": dict(ws.metrics), "mp_per_s": ws.mp_per_s, "storage": ws.storage,
         "file": ws.file, "sha256": ws.sha256, "data": ws.data, "recipe": ws.recipe,
         "budget": ws.budget, "notes": ws.notes,
+        "photo_panel": {k: dict(v) for k, v in ws.photo_panel.items()},
+        "photo_misses": ws.photo_misses(),
     }
+
+
+#: Real-photo columns of the table: (header, figure, folders, format).
+PHOTO_COLUMNS = (
+    ("colour D/L/M", "color_ratio", ("dicm", "lime", "mef"), ".2f"),
+    ("clip D/L/M", "clipping", ("dicm", "lime", "mef"), ".1f"),
+    ("border D/L/M", "border", ("dicm", "lime", "mef"), ".2f"),
+    ("dark PSNR K/M", "psnr", ("kodak", "mcmaster18"), ".1f"),
+)
+
+
+def _photo_cells(panel: dict[str, dict[str, float]]) -> list[str]:
+    """One ``a/b/c`` cell per :data:`PHOTO_COLUMNS` entry ("-" where not measured)."""
+    return ["/".join(_fmt(panel.get(f, {}).get(figure), spec) for f in folders)
+            if panel else "-" for _, figure, folders, spec in PHOTO_COLUMNS]
 
 
 def run_weights(args: argparse.Namespace) -> int:
@@ -91,9 +110,10 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 
     tty = sys.stdout.isatty()
     console = Console(soft_wrap=not tty, width=None if tty else 160)
-    table = Table(title="pretrained weight sets (LOL-v1 eval15, project protocol)")
+    table = Table(title="pretrained weight sets (LOL-v1 eval15, project protocol; real-photo "
+                        "panel: DICM/LIME/MEF and darkened Kodak/McMaster, docs/weights.md)")
     for col in ("name", "model", "PSNR", "SSIM", "PSNR GT-mean", "SSIM GT-mean", "MP/s",
-                "stored as"):
+                "stored as", *(c[0] for c in PHOTO_COLUMNS)):
         table.add_column(col, overflow="fold" if console.is_terminal else "ignore",
                          no_wrap=not console.is_terminal)
     for r in rows:
@@ -102,7 +122,7 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
             r["name"] + (" (default)" if r["default"] else ""), r["model"],
             _fmt(m.get("psnr"), ".2f"), _fmt(m.get("ssim"), ".3f"),
             _fmt(m.get("psnr_gt_mean"), ".2f"), _fmt(m.get("ssim_gt_mean"), ".3f"),
-            _fmt(r["mp_per_s"], ".3g"), r["storage"],
+            _fmt(r["mp_per_s"], ".3g"), r["storage"], *_photo_cells(r["photo_panel"]),
         )
     console.print(table)
     for r in rows:
