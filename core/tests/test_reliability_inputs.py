@@ -9,26 +9,17 @@ import torch
 from PIL import Image
 
 import lle_core
-from lle_core.cli.main import main
 from lle_core.errors import ConfigError, ShapeError
 
 
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    text = captured.out + captured.err
-    assert "Traceback" not in text, text
-    return code, text
-
-
 @pytest.mark.parametrize("size", [(1, 1), (3, 2)])
-def test_frlie_refuses_an_image_below_its_minimum_naming_both_sizes(tmp_path, capsys, size):
+def test_frlie_refuses_an_image_below_its_minimum_naming_both_sizes(tmp_path, run_lle, size):
     """64ec01f: FRLIE returned a 1x1 or 2x3 image darker than its input, exit 0."""
     w, h = size
     src = tmp_path / "tiny.png"
     Image.fromarray(np.full((h, w, 3), 40, np.uint8)).save(src)
     out = tmp_path / "out.png"
-    code, text = _run(capsys, "enhance", str(src), "-o", str(out), "--model", "frlie")
+    code, text = run_lle("enhance", str(src), "-o", str(out), "--model", "frlie")
     need = lle_core.registries()["model"].get("frlie.model").capabilities.min_input
     assert need > max(size)
     assert code == 1 and f"{w}x{h} pixels" in text and f"{need}x{need}" in text
@@ -58,13 +49,13 @@ def test_negative_dilations_are_refused_before_building(spec, key):
         lle_core.create("model", spec)
 
 
-def test_refusal_names_the_file_in_a_batch_and_the_others_are_written(tmp_path, capsys):
+def test_refusal_names_the_file_in_a_batch_and_the_others_are_written(tmp_path, run_lle):
     folder = tmp_path / "in"
     folder.mkdir()
     Image.fromarray(np.full((2, 3, 3), 40, np.uint8)).save(folder / "a_tiny.png")
     Image.fromarray(np.full((40, 48, 3), 40, np.uint8)).save(folder / "b_photo.png")
     out = tmp_path / "out"
-    code, text = _run(capsys, "enhance", str(folder), "-o", str(out), "--model", "frlie")
+    code, text = run_lle("enhance", str(folder), "-o", str(out), "--model", "frlie")
     assert code == 1 and "a_tiny.png" in text and "3x2 pixels" in text
     assert sorted(p.name for p in out.iterdir()) == ["b_photo.png"]
 

@@ -13,7 +13,6 @@ from PIL import Image
 from torch import nn
 
 import lle_core
-from lle_core.cli.main import main
 from lle_core.inference import plan_tiling
 
 pytest.importorskip("onnxruntime")
@@ -27,21 +26,13 @@ def _image(path: Path, seed: int = 0) -> Path:
     return path
 
 
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    text = captured.out + captured.err
-    assert "Traceback" not in text, text
-    return code, text
-
-
 @pytest.mark.parametrize("payload", [b"", b"this is not a model\n", b"\x08\x07" + b"\xff" * 64])
-def test_a_bad_onnx_file_is_a_user_error_naming_it(tmp_path, capsys, payload):
+def test_a_bad_onnx_file_is_a_user_error_naming_it(tmp_path, run_lle, payload):
     """64ec01f: 'unexpected ... a bug in lle or a plugin', without the file's name."""
     bad = tmp_path / "model.onnx"
     bad.write_bytes(payload)
     src = _image(tmp_path / "a.png")
-    code, text = _run(capsys, "enhance", str(src), "-o", str(tmp_path / "o.png"),
+    code, text = run_lle("enhance", str(src), "-o", str(tmp_path / "o.png"),
                       "--backend", "onnxruntime", "--onnx", str(bad))
     assert code == 1 and str(bad) in text
     assert "unexpected" not in text and "a bug in lle" not in text
@@ -53,7 +44,7 @@ class SixChannels(nn.Module):
         return torch.cat([x, x], dim=1)
 
 
-def test_an_onnx_model_with_six_output_channels_fails_each_image_not_the_run(tmp_path, capsys):
+def test_an_onnx_model_with_six_output_channels_fails_each_image_not_the_run(tmp_path, run_lle):
     """64ec01f: the writer got a 6-channel array and stopped the whole run."""
     buf = io.BytesIO()
     torch.onnx.export(SixChannels(), (torch.rand(1, 3, 8, 8),), buf, dynamo=False,
@@ -65,7 +56,7 @@ def test_an_onnx_model_with_six_output_channels_fails_each_image_not_the_run(tmp
     for i in range(2):
         _image(tmp_path / "in" / f"{i}.png", seed=i)
     out = tmp_path / "out"
-    code, text = _run(capsys, "enhance", str(tmp_path / "in"), "-o", str(out),
+    code, text = run_lle("enhance", str(tmp_path / "in"), "-o", str(out),
                       "--backend", "onnxruntime", "--onnx", str(model))
     assert code == 1
     assert "2 of 2 input(s) failed" in text and text.count("(1, 6,") == 2 and str(model) in text

@@ -13,7 +13,6 @@ import torch
 from PIL import Image
 
 import lle_core
-from lle_core.cli.main import main
 from lle_core.engine.plan import load_plan
 from lle_core.errors import ConfigError
 
@@ -27,14 +26,6 @@ def _image(path: Path, seed: int = 0, suffix_format: str | None = None) -> Path:
     return path
 
 
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    text = captured.out + captured.err
-    assert "Traceback" not in text, text
-    return code, text
-
-
 @pytest.mark.parametrize(
     "option, value, expected",
     [
@@ -45,12 +36,12 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
         ("--tile", "-5", "--tile"),
     ],
 )
-def test_bad_numbers_are_one_error_before_any_file(tmp_path, capsys, option, value, expected):
+def test_bad_numbers_are_one_error_before_any_file(tmp_path, run_lle, option, value, expected):
     """64ec01f: NaN failed every file with a ValueError; 0/-5 were accepted; -5 tiles meant off."""
     for i in range(3):
         _image(tmp_path / "in" / f"{i}.png", seed=i)
     out = tmp_path / "out"
-    code, text = _run(capsys, "enhance", str(tmp_path / "in"), "-o", str(out), *GAMMA,
+    code, text = run_lle("enhance", str(tmp_path / "in"), "-o", str(out), *GAMMA,
                       option, value)
     assert code == 1
     errors = [line for line in text.splitlines() if line.startswith("error:")]
@@ -64,13 +55,13 @@ def test_bad_numbers_are_one_error_before_any_file(tmp_path, capsys, option, val
                         ("LLE_MAX_IMAGE_PIXELS", "abc"), ("LLE_MAX_IMAGE_PIXELS", "0")]
 )
 def test_bad_environment_variables_fail_once_naming_the_variable(
-    tmp_path, capsys, monkeypatch, variable, value
+    tmp_path, run_lle, monkeypatch, variable, value
 ):
     """64ec01f: LLE_MAX_IMAGE_PIXELS=abc failed every file; LLE_MAX_MEMORY_MB=-1 was accepted."""
     for i in range(3):
         _image(tmp_path / "in" / f"{i}.png", seed=i)
     monkeypatch.setenv(variable, value)
-    code, text = _run(capsys, "enhance", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
+    code, text = run_lle("enhance", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
                       *GAMMA)
     assert code == 1 and variable in text and "failed:" not in text
     assert text.count(variable) == 1
@@ -78,18 +69,18 @@ def test_bad_environment_variables_fail_once_naming_the_variable(
 
 
 @pytest.mark.parametrize("value", [-5, -1, True, 2.5, "big"])
-def test_tile_values_mean_the_same_in_python_and_on_the_cli(tmp_path, capsys, value):
+def test_tile_values_mean_the_same_in_python_and_on_the_cli(tmp_path, run_lle, value):
     """One rule for both: a negative tile side is refused everywhere (64ec01f: off on the CLI)."""
     with pytest.raises(ConfigError, match="tile"):
         lle_core.enhance("core.gamma", torch.rand(3, 8, 8), tile=value)
     if isinstance(value, int | str) and not isinstance(value, bool):
         src = _image(tmp_path / "a.png")
-        code, text = _run(capsys, "enhance", str(src), "-o", str(tmp_path / "o.png"), *GAMMA,
+        code, text = run_lle("enhance", str(src), "-o", str(tmp_path / "o.png"), *GAMMA,
                           "--tile", str(value))
         assert code == 1 and "--tile" in text and not (tmp_path / "o.png").exists()
 
 
-def test_zero_means_off_in_python_and_on_the_cli(tmp_path, capsys):
+def test_zero_means_off_in_python_and_on_the_cli(tmp_path, run_lle):
     from lle_core.options import tile_option
 
     x = torch.rand(3, 8, 8)
@@ -97,7 +88,7 @@ def test_zero_means_off_in_python_and_on_the_cli(tmp_path, capsys):
     assert torch.equal(lle_core.enhance("core.gamma", x, tile=0),
                        lle_core.enhance("core.gamma", x, tile="off"))
     src = _image(tmp_path / "a.png")
-    code, _ = _run(capsys, "enhance", str(src), "-o", str(tmp_path / "o.png"), *GAMMA,
+    code, _ = run_lle("enhance", str(src), "-o", str(tmp_path / "o.png"), *GAMMA,
                    "--tile", "0")
     assert code == 0 and (tmp_path / "o.png").is_file()
 
@@ -139,16 +130,16 @@ def test_a_plan_with_one_label_twice_is_refused():
                                {"label": "neid", "stages": stage}]})
 
 
-def test_folder_of_jpegs_into_itself_is_refused(tmp_path, capsys):
+def test_folder_of_jpegs_into_itself_is_refused(tmp_path, run_lle):
     """64ec01f: PNG results went next to the JPEGs, and a second run enhanced them again."""
     folder = tmp_path / "photos"
     _image(folder / "a.jpg", seed=1)
     _image(folder / "b.jpg", seed=2)
     before = sorted(p.name for p in folder.iterdir())
-    code, text = _run(capsys, "enhance", str(folder), "-o", str(folder), *GAMMA)
+    code, text = run_lle("enhance", str(folder), "-o", str(folder), *GAMMA)
     assert code == 1 and "--out" in text and "enhanced again" in text
     assert sorted(p.name for p in folder.iterdir()) == before
-    code, text = _run(capsys, "enhance", str(folder / "*.jpg"), "-o", str(folder), *GAMMA)
+    code, text = run_lle("enhance", str(folder / "*.jpg"), "-o", str(folder), *GAMMA)
     assert code == 1 and sorted(p.name for p in folder.iterdir()) == before
     from lle_core.inference import enhance_files
 
@@ -157,11 +148,11 @@ def test_folder_of_jpegs_into_itself_is_refused(tmp_path, capsys):
     assert sorted(p.name for p in folder.iterdir()) == before
 
 
-def test_in_place_with_overwrite_and_the_same_format_is_allowed(tmp_path, capsys):
+def test_in_place_with_overwrite_and_the_same_format_is_allowed(tmp_path, run_lle):
     folder = tmp_path / "photos"
     a = _image(folder / "a.jpg", seed=1)
     before = a.read_bytes()
-    code, _ = _run(capsys, "enhance", str(folder), "-o", str(folder), *GAMMA,
+    code, _ = run_lle("enhance", str(folder), "-o", str(folder), *GAMMA,
                    "--overwrite", "--ext", "jpg")
     assert code == 0 and sorted(p.name for p in folder.iterdir()) == ["a.jpg"]
     assert a.read_bytes() != before

@@ -104,12 +104,15 @@ def memory_mb_option(value: object, where: str = "max_memory_mb") -> float:
     return _positive_number(value, where, "MiB")
 
 
+def _env_number(name: str, default: float, unit: str) -> float:
+    """The positive number in environment variable ``name``, or ``default`` when unset."""
+    raw = os.environ.get(name, "").strip()
+    return _positive_number(raw, name, unit) if raw else default
+
+
 def env_max_memory_mb() -> float:
     """``LLE_MAX_MEMORY_MB`` if set (validated like ``--max-memory-mb``), else 1024."""
-    raw = os.environ.get(MAX_MEMORY_ENV, "").strip()
-    if not raw:
-        return DEFAULT_MAX_MEMORY_MB
-    return _positive_number(raw, MAX_MEMORY_ENV, "MiB")
+    return _env_number(MAX_MEMORY_ENV, DEFAULT_MAX_MEMORY_MB, "MiB")
 
 
 def env_max_image_pixels() -> int:
@@ -118,12 +121,9 @@ def env_max_image_pixels() -> int:
     Raises:
         ConfigError: The variable is set to something else (named once, before any file).
     """
-    raw = os.environ.get(MAX_PIXELS_ENV, "").strip()
-    if not raw:
-        return DEFAULT_MAX_IMAGE_PIXELS
-    number = _positive_number(raw, MAX_PIXELS_ENV, "pixels")
+    number = _env_number(MAX_PIXELS_ENV, DEFAULT_MAX_IMAGE_PIXELS, "pixels")
     if number != int(number):
-        raise ConfigError([(MAX_PIXELS_ENV, f"must be a whole number of pixels, got {raw!r}")])
+        raise ConfigError([(MAX_PIXELS_ENV, f"must be a whole number of pixels, got {number!r}")])
     return int(number)
 
 
@@ -135,10 +135,7 @@ DEFAULT_PLUGIN_IMPORT_TIMEOUT_S = 60.0
 
 def env_plugin_import_timeout() -> float:
     """``LLE_PLUGIN_IMPORT_TIMEOUT`` in seconds if set (a finite number > 0), else 60."""
-    raw = os.environ.get(PLUGIN_TIMEOUT_ENV, "").strip()
-    if not raw:
-        return DEFAULT_PLUGIN_IMPORT_TIMEOUT_S
-    return _positive_number(raw, PLUGIN_TIMEOUT_ENV, "seconds")
+    return _env_number(PLUGIN_TIMEOUT_ENV, DEFAULT_PLUGIN_IMPORT_TIMEOUT_S, "seconds")
 
 
 def check_environment() -> None:
