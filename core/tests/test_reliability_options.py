@@ -156,3 +156,29 @@ def test_in_place_with_overwrite_and_the_same_format_is_allowed(tmp_path, run_ll
                    "--overwrite", "--ext", "jpg")
     assert code == 0 and sorted(p.name for p in folder.iterdir()) == ["a.jpg"]
     assert a.read_bytes() != before
+
+
+def test_lle_eval_uses_its_memory_and_overlap_options(tmp_path, run_lle, monkeypatch):
+    """64ec01f: lle eval accepted --max-memory-mb and --overlap and ignored them."""
+    import importlib
+
+    evaluate_mod = importlib.import_module("lle_core.evaluation.evaluate")  # the module
+
+    for sub in ("low", "high"):
+        _image(tmp_path / "data" / sub / "a.png", seed=1 if sub == "low" else 2)
+    seen: list[dict] = []
+    real = evaluate_mod.enhance
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(evaluate_mod, "enhance", spy)
+    code, text = run_lle("eval", "--data", str(tmp_path / "data"), *GAMMA,
+                         "--max-memory-mb", "300", "--overlap", "8", "--tile", "0")
+    assert code == 0, text
+    assert seen and all(k["max_memory_mb"] == 300 and k["overlap"] == 8 and k["tile"] == "off"
+                        for k in seen)
+    code, text = run_lle("eval", "--data", str(tmp_path / "data"), *GAMMA,
+                         "--max-memory-mb", "nan")
+    assert code == 1 and "--max-memory-mb" in text

@@ -103,6 +103,8 @@ def run_eval(args: argparse.Namespace) -> int:
         "gt_mean": args.gt_mean,
         "device": args.device,
         "tile": tile,
+        "overlap": args.overlap,
+        "max_memory_mb": args.max_memory_mb,
         "max_images": args.max_images,
         "keep_outputs": keep,
         "on_error": "skip",

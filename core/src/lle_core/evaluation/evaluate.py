@@ -147,6 +147,8 @@ def evaluate(
     label: str | None = None,
     device: torch.device | str | None = None,
     tile: int | Literal["auto", "off"] = "auto",
+    overlap: int | None = None,
+    max_memory_mb: float | None = None,
     max_images: int | None = None,
     keep_outputs: int = 0,
     progress: Callable[[int, int], None] | None = None,
@@ -164,6 +166,8 @@ def evaluate(
         label: Name shown in tables (default: the registry name).
         device: Inference device.
         tile: Tiling policy passed to :func:`lle_core.enhance`.
+        overlap: Tile overlap passed to :func:`lle_core.enhance`.
+        max_memory_mb: Memory budget passed to :func:`lle_core.enhance`.
         max_images: Evaluate only the first N items.
         keep_outputs: Keep the enhanced images of the first N items in ``result.outputs``.
         progress: ``progress(done, total)`` after each image (``total`` may be ``0`` when
@@ -186,8 +190,9 @@ def evaluate(
         total = min(total, max_images)
     start = time.perf_counter()
     images, failed, outputs = _score_all(
-        net, pairs, total, device=device, tile=tile, gt_mean=gt_mean, max_images=max_images,
-        keep_outputs=keep_outputs, progress=progress, on_error=on_error,
+        net, pairs, total, gt_mean=gt_mean, max_images=max_images, keep_outputs=keep_outputs,
+        progress=progress, on_error=on_error,
+        run={"device": device, "tile": tile, "overlap": overlap, "max_memory_mb": max_memory_mb},
     )
     if not images:
         reasons = "; ".join(f["error"] for f in failed[:3])
@@ -212,15 +217,17 @@ def _score_all(
     pairs: Iterable[Pair],
     total: int,
     *,
-    device: torch.device | str | None,
-    tile: int | Literal["auto", "off"],
     gt_mean: GtMean,
     max_images: int | None,
     keep_outputs: int,
     progress: Callable[[int, int], None] | None,
     on_error: Literal["raise", "skip"],
+    run: dict[str, Any],
 ) -> tuple[list[dict[str, Any]], list[dict[str, str]], dict[str, Tensor]]:
-    """Score each pair (see :func:`evaluate`): per-image scores, failures, kept outputs."""
+    """Score each pair (see :func:`evaluate`): per-image scores, failures, kept outputs.
+
+    ``run`` holds the keyword arguments of :func:`lle_core.enhance` (device, tiling, budget).
+    """
     images: list[dict[str, Any]] = []
     failed: list[dict[str, str]] = []
     outputs: dict[str, Tensor] = {}
@@ -228,7 +235,7 @@ def _score_all(
         if max_images is not None and i >= max_images:
             break
         try:
-            pred, scores = _score_item(net, pair, device=device, tile=tile, gt_mean=gt_mean)
+            pred, scores = _score_item(net, pair, gt_mean=gt_mean, run=run)
         except (ConfigError, WeightsError):
             raise  # the same for every item
         except (LLEError, OSError) as err:
@@ -248,13 +255,12 @@ def _score_item(
     net: nn.Module,
     pair: Pair,
     *,
-    device: torch.device | str | None,
-    tile: int | Literal["auto", "off"],
     gt_mean: GtMean,
+    run: dict[str, Any],
 ) -> tuple[Tensor, dict[str, float]]:
-    """Enhance one pair's low image and score it against its ground truth."""
+    """Enhance one pair's low image (``enhance(**run)``) and score it against its ground truth."""
     low, high = pair.load()
-    pred = enhance(net, low, device=device, tile=tile)
+    pred = enhance(net, low, **run)
     if tuple(pred.shape[-2:]) != tuple(high.shape[-2:]):
         raise ShapeError(
             f"the result is {tuple(pred.shape[-2:])} (H, W) but the ground truth is "
