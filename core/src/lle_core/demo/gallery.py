@@ -202,7 +202,11 @@ def _columns(sets: tuple[str, ...] | None) -> list[tuple[Column, Callable[[], An
 
 
 def default_choice() -> tuple[str | None, str]:
-    """The set ``lle enhance`` uses without ``--model``, and why (one sentence)."""
+    """The set ``lle enhance`` uses without ``--model``, and why (one sentence).
+
+    The rule is :func:`lle_core.weight_sets.default_weight_set`'s; the sentence gives the
+    chosen set's own figures for it (real-photo targets missed, LOL-v1 PSNR, speed).
+    """
     from lle_core.errors import WeightsError
     from lle_core.weight_sets import DEFAULT_MIN_MP_PER_S, default_weight_set, weight_sets
 
@@ -212,11 +216,16 @@ def default_choice() -> tuple[str | None, str]:
         return None, "no shipped weight set is installed"
     slow = [n for n, w in weight_sets().items()
             if w.mp_per_s is None or w.mp_per_s < DEFAULT_MIN_MP_PER_S]
-    reason = (f"{name} has the best LOL-v1 eval15 PSNR ({ws.metrics.get('psnr', float('nan')):.2f}"
-              f" dB) among the installed sets that enhance at least {DEFAULT_MIN_MP_PER_S} "
-              f"megapixels per second on the reference CPU")
-    if slow:
-        reason += f" ({', '.join(slow)} too slow for large photos)"
+    misses = ws.photo_misses()
+    missed = ("its real-photo panel was not measured" if misses is None else
+              f"it misses {len(misses)} real-photo target(s)"
+              + (f" ({'; '.join(misses)})" if misses else ""))
+    reason = (f"{name}: among the installed sets fast enough for large photos (at least "
+              f"{DEFAULT_MIN_MP_PER_S} MP/s on the reference CPU"
+              + (f"; {', '.join(slow)} too slow" if slow else "")
+              + f"), lle enhance takes the one that misses the fewest real-photo targets "
+              f"(colour, clipping, border; `lle weights`), then the best LOL-v1 PSNR: {missed}, "
+              f"LOL-v1 PSNR {ws.metrics.get('psnr', float('nan')):.2f} dB")
     return name, reason
 
 
@@ -319,7 +328,7 @@ def write_report(
         "figure{margin:0}figcaption{font-size:small}img{max-width:220px}",
         "</style></head><body><h1>lle demo: the shipped weight sets on dark photos</h1>",
         f"<p><b>Default</b> of <code>lle enhance</code> without <code>--model</code>: "
-        f"<b>{e(default or 'none')}</b> — {e(reason)}.</p>",
+        f"<b>{e(default or 'none')}</b>. Why: {e(reason)}.</p>",
         "<h2>Summary</h2><table><tr><th>set</th><th>model</th><th>LOL-v1 PSNR (recorded)</th>"
         f"<th>PSNR here ({len(builtin)} built-in)</th><th>SSIM here</th>"
         "<th>s per megapixel here</th><th>MP/s recorded</th></tr>",
