@@ -250,6 +250,7 @@ def enhance(
     net = net.to(dev).eval()
     run = fast_model(net, caps, dev, plain=plain)
     x, squeeze = as_batch(image_or_batch)
+    del image_or_batch  # with the caller's reference gone, the padded copy replaces the input
     check_input_size(x, caps, name)
     margin = edge_margin(caps)
     x = pad_edges(x.to(dev), margin)
