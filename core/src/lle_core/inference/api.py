@@ -229,8 +229,7 @@ def enhance(
         ShapeError: Wrong rank or channel count, or an image smaller than the model's
             ``capabilities.min_input`` on either side.
         ImageReadError: A path that cannot be read (the message names it).
-        ConfigError: Unusable ``device``, ``dtype``, ``overlap``, ``tile`` or
-            ``max_memory_mb`` (NaN, infinite, zero or negative; :mod:`lle_core.options`).
+        ConfigError: Unusable ``device``, ``dtype``, ``overlap``, ``tile``, ``max_memory_mb``.
 
     Returns:
         float32 in ``[0, 1]``: ``(B, 3, sH, sW)`` for batches, paths and PIL images (``B = 1``
