@@ -127,8 +127,9 @@ def export_onnx(model: nn.Module, path: str | Path, *, opset: int = OPSET) -> Pa
     return atomic_write(path, proto.SerializeToString())
 
 
-#: ONNX Runtime's peak memory per pixel over the torch model's live bytes per pixel: its arena
-#: keeps whole activation buffers (docs/reliability.md, "Bounded memory").
+#: Margin on the torch model's live bytes per pixel when a session plans its tiles: ONNX
+#: Runtime's own buffers (arena, fused kernels) are invisible to the torch probe; a chosen
+#: safety factor, not measured per model (docs/inference.md, "Export to ONNX").
 ORT_MEMORY_FACTOR = 2.0
 
 
