@@ -390,6 +390,7 @@ def _figure(src: str, caption: str) -> str:
 def relative(path: Path) -> str:
     """``path`` relative to the working directory when it is below it."""
     try:
-        return os.path.relpath(path)
-    except ValueError:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
         return str(path)
+    return str(path) if rel.startswith("..") else rel
