@@ -74,7 +74,7 @@ def test_a_model_producing_nan_is_an_error_not_a_black_patch():
     class Broken(nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             y = x.clone()
-            y[..., 0, 0] = float("nan")
+            y[..., y.shape[-2] // 2, y.shape[-1] // 2] = float("nan")  # inside the image
             return y
 
     with pytest.raises(TensorError, match="produced 3 NaN"):

@@ -61,11 +61,10 @@ EDGE_MARGIN = 32
 def edge_margin(capabilities: Capabilities) -> int:
     """Pixels of reflected image added on each side before a model runs.
 
-    ``min(EDGE_MARGIN, receptive_field)``; 0 for pointwise and whole-image models (the
-    baselines).
+    ``min(EDGE_MARGIN, receptive_field)``: 0 for the baselines, whose receptive field is 0
+    (pointwise curves, and histogram equalisation, which must see only the image's own
+    pixels).
     """
-    if capabilities.tiling == "whole":
-        return 0
     return min(EDGE_MARGIN, capabilities.receptive_field)
 
 
