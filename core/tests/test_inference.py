@@ -13,7 +13,6 @@ from torch import nn
 
 import lle_core
 from lle_core.errors import ShapeError, WeightsError
-from lle_core.inference.padding import edge_margin
 from lle_core.inference import (
     PeakMemoryTracker,
     axis_spans,
@@ -22,6 +21,7 @@ from lle_core.inference import (
     make_plan,
     measure_bytes_per_pixel,
 )
+from lle_core.inference.padding import edge_margin
 from lle_core.interfaces import Enhancer
 from lle_core.models.unet_small import UNetSmall
 from lle_core.registry import Capabilities
