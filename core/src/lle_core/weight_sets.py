@@ -1,16 +1,17 @@
 """Pretrained weight sets: trained weights shipped inside plugin packages, with their record.
 
-A plugin registers each weight set it ships through the plugin hook, like any component::
+A plugin ships each set as two package-data files, ``weights/<name>.safetensors`` and its
+record ``weights/<name>.json`` (written by :func:`export_weight_set`); core registers every
+record of a plugin's package as ``<plugin>.<name>`` by convention (the
+``lle_register_shipped`` hook of :mod:`lle_core.builtins`), so the plugin's hook registers
+nothing for them. A record is a :class:`WeightSet`::
 
-    from lle_core.weight_sets import WeightSet
-
-    LOL = WeightSet(
+    WeightSet(
         model={"type": "neid.model", ...},          # the architecture the weights fit
-        file="lle_neid:weights/neid-lol.safetensors",   # package resource
+        file="lle_neid:weights/lol.safetensors",    # package resource
         sha256="…", data="…", recipe="neid:lol", budget="…",
         metrics={"psnr": 19.1, "ssim": 0.71, ...},  # LOL-v1 eval15, project protocol
-    )
-    register("weights", "lol", LOL, summary="NEID trained on LOL-v1")   # -> "neid.lol"
+    )                                               # registered as "neid.lol"
 
 Users then get a trained model with ``lle_core.create("model", "neid.model",
 pretrained=True)`` (the model's default set) or ``pretrained="neid.lol"``; ``lle weights``
@@ -18,7 +19,7 @@ lists every installed set with its metrics, and ``lle enhance IN -o OUT --model 
 one. The file's SHA-256 is checked before any tensor is read: a mismatch is an error that
 names the file. Nothing is downloaded: the weights are package data of the plugin.
 
-This module imports nothing heavy at import time (plugins import it while registering).
+This module imports nothing heavy at import time (core reads the records while plugins load).
 """
 
 from __future__ import annotations
