@@ -38,12 +38,11 @@ import json
 import pickle
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from lle_core import files
 from lle_core.digest import state_digest, tensor_digest
 from lle_core.errors import CheckpointError, WeightsError
 from lle_core.files import atomic_write, remove_stale_temporaries  # noqa: F401 - re-exported
