@@ -51,6 +51,9 @@ class Capabilities(BaseModel):
         needs_weights: A model is only meaningful with trained weights (``False`` for
             parameter-free baselines).
         min_channels: Fusion ops: smallest channel count they can be built for.
+        exposure: How a model's output is made brighter or darker on request
+            (:mod:`lle_core.inference.exposure`): ``"tone"`` (a tone step after it) or
+            ``"residual"`` (its output is ``x + γ·r``: γ is scaled, as DLN's brightness gamma).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -68,6 +71,7 @@ class Capabilities(BaseModel):
     needs_ground_truth: bool = True
     needs_weights: bool = True
     min_channels: int = Field(1, ge=1)
+    exposure: Literal["tone", "residual"] = "tone"
 
 
 class Params(BaseModel):

@@ -93,6 +93,26 @@ def _positive_number(value: object, where: str, unit: str) -> float:
     return number
 
 
+def exposure_option(value: object, where: str = "exposure") -> float | None:
+    """Stops (EV) of :func:`lle_core.enhance`'s ``exposure``; ``None`` keeps the model's.
+
+    Raises:
+        ConfigError: NaN, infinite, a bool, not a number, or beyond ±8 stops.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise ConfigError([(where, f"must be a number of stops, got {value!r}")]) from None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError([(where, f"must be a number of stops, got {value!r}")])
+    if not math.isfinite(value) or abs(value) > 8:
+        raise ConfigError([(where, f"must be a finite number of stops in [-8, 8], got {value!r}")])
+    return float(value)
+
+
 def memory_mb_option(value: object, where: str = "max_memory_mb") -> float:
     """The memory budget of one forward pass in MiB; ``None``: :func:`env_max_memory_mb`.
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lle_core.errors import ConfigError, LLEError
-from lle_core.options import check_environment, memory_mb_option, tile_option
+from lle_core.options import check_environment, exposure_option, memory_mb_option, tile_option
 
 if TYPE_CHECKING:
     from lle_core.inference import EnhanceReport, FileProgress, Shard
@@ -113,6 +113,13 @@ def add_parser(sub: Any) -> None:
         dest="backend_file",
         metavar="FILE",
         help="the model file a --backend other than torch runs (--onnx: the same)",
+    )
+    p.add_argument(
+        "--exposure",
+        metavar="EV",
+        help="make the result EV stops brighter (e.g. 1) or darker (-0.5) than the model's own "
+        "(through the model where it can, DLN's brightness gamma; otherwise a tone step that "
+        "keeps colours and rolls off highlights); default: as the model learned",
     )
     p.add_argument(
         "--plain",
@@ -240,7 +247,7 @@ def backend_model(args: argparse.Namespace) -> Any:
 CLI_OPTION_NAMES = {
     "out": "--out", "outputs": "--out", "ext": "--ext", "overlap": "--overlap",
     "device": "--device", "dtype": "--dtype", "tile": "--tile", "max_memory_mb": "--max-memory-mb",
-    "backend": "--backend", "onnx": "--backend-file",
+    "backend": "--backend", "onnx": "--backend-file", "exposure": "--exposure",
 }
 
 
@@ -311,6 +318,7 @@ def run_enhance(args: argparse.Namespace) -> int:
     with cli_option_names():
         tile = tile_option(args.tile)
         memory_mb_option(args.max_memory_mb)  # NaN, 0, negative or a bad LLE_MAX_MEMORY_MB
+        exposure_option(getattr(args, "exposure", None))
         check_environment()
         inputs = paths.expand_inputs(args.inputs)
         targets = paths.output_paths(inputs, Path(args.out), args.ext)
@@ -333,7 +341,7 @@ def run_enhance(args: argparse.Namespace) -> int:
                 device=rank_device(args.device, shard), tile=tile, overlap=args.overlap,
                 max_memory_mb=args.max_memory_mb, dtype=args.dtype,
                 plain=True if getattr(args, "plain", False) else None, on_progress=bar.update,
-                shard=shard,
+                shard=shard, exposure=getattr(args, "exposure", None),
             )
             if shard.world_size == 1:
                 report = run()

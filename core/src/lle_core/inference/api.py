@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from lle_core.errors import ConfigError, TensorError
+from lle_core.inference.exposure import apply_exposure
 from lle_core.inference.fast import fast_model
 from lle_core.inference.loading import ModelLike, as_batch, model_for_inference
 from lle_core.inference.memory import autocast_context, measure_bytes_per_pixel
@@ -30,7 +31,7 @@ from lle_core.inference.tiling import (
     make_plan,
     tiled_forward,
 )
-from lle_core.options import memory_mb_option, overlap_option, tile_option
+from lle_core.options import exposure_option, memory_mb_option, overlap_option, tile_option
 from lle_core.registry import Capabilities
 
 TileArg = int | Literal["auto", "off"] | None
@@ -190,16 +191,13 @@ def enhance(
     dtype: torch.dtype | str | None = None,
     progress: Callable[[int, int], None] | None = None,
     plain: bool | None = None,
+    exposure: float | None = None,
 ) -> Tensor:
     """Enhance an image or a batch with any registered model.
 
-    The model runs in eval mode under ``torch.no_grad``. Inputs are reflect-padded by an edge
-    margin on every side (so no frame shows along the border; see
-    :func:`~lle_core.inference.padding.edge_margin`) and to the
-    model's ``capabilities.multiple_of`` / ``min_size``, and the output is cropped back
-    (``scale``-aware). Large inputs are processed in overlapping tiles blended with
-    raised-cosine weights when the estimated memory exceeds the budget (see
-    :mod:`lle_core.inference.tiling` and ``docs/inference.md``).
+    Eval mode, ``no_grad``; the input reflect-padded by an edge margin (no frame along the
+    border) and to ``multiple_of``/``min_size``, cropped back; in blended overlapping tiles
+    when over the memory budget (:mod:`~lle_core.inference.tiling`, ``docs/inference.md``).
 
     Args:
         model: A built ``nn.Module``, or a model name / spec mapping / ``ComponentSpec``
@@ -221,6 +219,8 @@ def enhance(
             (default; ``LLE_PLAIN=1`` makes ``None`` plain) runs its fast copy with the
             optimisations its ``capabilities.fast_path`` declares
             (:mod:`lle_core.inference.fast`).
+        exposure: Stops (EV) brighter (``> 0``) or darker than the model's own result
+            (:mod:`lle_core.inference.exposure`); ``None``/``0``: as the model learned.
 
     Raises:
         TensorError: The input is empty, holds NaN/Inf or values outside ``[0, 1]`` (see
@@ -229,11 +229,11 @@ def enhance(
         ShapeError: Wrong rank or channel count, or an image smaller than the model's
             ``capabilities.min_input`` on either side.
         ImageReadError: A path that cannot be read (the message names it).
-        ConfigError: Unusable ``device``, ``dtype``, ``overlap``, ``tile``, ``max_memory_mb``.
+        ConfigError: Unusable ``device``, ``dtype``, ``overlap``, ``tile``, ``max_memory_mb``
+            or ``exposure`` (NaN, infinite).
 
     Returns:
-        float32 in ``[0, 1]``: ``(B, 3, sH, sW)`` for batches, paths and PIL images (``B = 1``
-        for the latter two), ``(3, sH, sW)`` for a ``(3, H, W)`` tensor.
+        float32 in ``[0, 1]``: ``(3, sH, sW)`` for a ``(3, H, W)`` tensor, else ``(B, 3, sH, sW)``.
 
     Example:
         >>> import torch, lle_core
@@ -242,6 +242,7 @@ def enhance(
         torch.Size([3, 30, 41])
     """
     tile, max_memory_mb = tile_option(tile), memory_mb_option(max_memory_mb)  # before any work
+    exposure = exposure_option(exposure)
     net = model_for_inference(model, weights)
     caps = model_capabilities(net)
     name = getattr(getattr(net, "lle_spec", None), "name", type(net).__name__)
@@ -253,9 +254,9 @@ def enhance(
     check_input_size(x, caps, name)
     margin = edge_margin(caps)
     x = pad_edges(x.to(dev), margin)
-    y = _forward(net, run, x, caps, dtype=run_dtype, tile=tile, overlap=overlap,
-                 max_memory_mb=max_memory_mb, progress=progress)
-    y = crop_edges(y, margin, caps.scale)
+    y = crop_edges(_forward(net, run, x, caps, dtype=run_dtype, tile=tile, overlap=overlap,
+                            max_memory_mb=max_memory_mb, progress=progress), margin, caps.scale)
+    y = apply_exposure(crop_edges(x, margin), y, exposure, caps)
     y = _finite_output(y, x, name)
     return y[0] if squeeze else y
 

@@ -34,7 +34,12 @@ from lle_core.inference.paths import (
     prepare_output_folders,
 )
 from lle_core.inference.shard import Shard, current_shard
-from lle_core.options import check_environment, memory_mb_option, tile_option
+from lle_core.options import (
+    check_environment,
+    exposure_option,
+    memory_mb_option,
+    tile_option,
+)
 
 #: Images decoded ahead of the one being enhanced (memory: one decoded image each).
 READ_AHEAD = 1
@@ -101,6 +106,7 @@ class _Options:
     max_memory_mb: float | None
     dtype: torch.dtype | str | None
     plain: bool | None
+    exposure: float | None = None
 
 
 def enhance_files(
@@ -119,16 +125,16 @@ def enhance_files(
     plain: bool | None = None,
     on_progress: Callable[[FileProgress], None] | None = None,
     shard: Shard | None = None,
+    exposure: float | None = None,
 ) -> EnhanceReport:
     """Enhance image files with one model and write each result atomically.
 
-    Every check that does not need an image runs before the first one is read: inputs exist,
-    outputs are writable formats and replace no input, ``device``/``dtype``/``overlap`` suit
-    the model, output folders can be created. Then images are read ahead and written behind
-    (see the module docstring). An input that cannot be read or enhanced is skipped and
-    listed in :attr:`EnhanceReport.failed`; an option error (:class:`ConfigError`,
-    :class:`WeightsError`) stops the run; a write failure stops it too, and nothing is
-    written after it (each written file is complete: no partial file is ever left).
+    Every check that needs no image runs before the first one is read (inputs exist, outputs
+    are writable formats replacing no input, options suit the model, output folders can be
+    created); then images are read ahead and written behind (module docstring). An input
+    that cannot be read or enhanced is skipped and listed in :attr:`EnhanceReport.failed`;
+    an option error (:class:`ConfigError`, :class:`WeightsError`) or a write failure stops
+    the run, and nothing is written after it (no partial file is ever left).
 
     Args:
         inputs: Image files, folders (their images) and glob patterns.
@@ -139,18 +145,19 @@ def enhance_files(
         weights: Checkpoint for ``model``, as for :func:`~lle_core.inference.enhance`.
         ext: Output format for a folder ``outputs`` (default ``png``).
         overwrite: Let an output replace its own input (never another input).
-        device: As for :func:`~lle_core.inference.enhance`.
-        tile: As for :func:`~lle_core.inference.enhance`.
-        overlap: As for :func:`~lle_core.inference.enhance`.
-        max_memory_mb: As for :func:`~lle_core.inference.enhance`.
-        dtype: As for :func:`~lle_core.inference.enhance`.
-        plain: As for :func:`~lle_core.inference.enhance`.
+        device: As for :func:`~lle_core.inference.enhance` (and the next five).
+        tile: The tile side or mode.
+        overlap: Pixels shared by neighbouring tiles.
+        max_memory_mb: Budget of one forward pass.
+        dtype: Autocast dtype.
+        plain: Run the plain eager model.
         on_progress: Called with a :class:`FileProgress` before and after each file and
             after each of its tiles (from the calling thread).
         shard: The part of the inputs this process enhances; default
             :func:`~lle_core.inference.shard.current_shard` (under ``torchrun``: every
             ``WORLD_SIZE``-th input from ``RANK``, see :mod:`lle_core.inference.shard`;
             otherwise all). Names and checks are those of the whole run on every process.
+        exposure: Stops brighter or darker than the model's result (as for ``enhance``).
 
     Raises:
         ImageReadError: An input names nothing.
@@ -166,7 +173,8 @@ def enhance_files(
         >>> len(report.written), report.failed  # doctest: +SKIP
         (12, [])
     """
-    tile, max_memory_mb = tile_option(tile), memory_mb_option(max_memory_mb)
+    options = _Options(device, tile_option(tile), overlap, memory_mb_option(max_memory_mb),
+                       dtype, plain, exposure_option(exposure))  # before any work
     check_environment()  # LLE_MAX_IMAGE_PIXELS: one error now, not one per file
     sources = expand_inputs(inputs)
     targets = _targets(sources, outputs, ext, overwrite=overwrite)
@@ -175,9 +183,7 @@ def enhance_files(
     net = model_for_inference(model, None if weights is None else Path(weights))
     check_options(net, device=device, dtype=dtype, overlap=overlap)
     prepare_output_folders(targets)
-    options = _Options(device, tile, overlap, max_memory_mb, dtype, plain)
-    report = EnhanceReport(inputs=sources, outputs=targets, shard=part)
-    start = time.perf_counter()
+    report, start = EnhanceReport(inputs=sources, outputs=targets, shard=part), time.perf_counter()
     try:
         _FilePipeline(net, options, report, on_progress).run()
     finally:
@@ -278,7 +284,7 @@ class _FilePipeline:
             out = enhance(
                 self.net, pending.pop().result()[0], device=o.device, tile=o.tile,
                 overlap=o.overlap, max_memory_mb=o.max_memory_mb, dtype=o.dtype,
-                progress=on_tile, plain=o.plain,
+                progress=on_tile, plain=o.plain, exposure=o.exposure,
             )
         except (ConfigError, WeightsError):
             raise  # the same for every file: stop at once

@@ -83,6 +83,8 @@ class DLN(Enhancer):
         fast_path=("fold", "channels_last", "bfloat16"),
         needs_ground_truth=True,
         needs_weights=True,
+        # the output is x + γ·E(x): enhance(..., exposure=EV) scales γ (lle_core.inference.exposure)
+        exposure="residual",
     )
 
     def __init__(
