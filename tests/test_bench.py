@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,10 @@ def test_bench_config_errors_name_the_key() -> None:
 
 
 def test_bench_runs_end_to_end(folders: dict[str, Path], tmp_path: Path) -> None:
+    real = tmp_path / "real" / "cam"
+    real.mkdir(parents=True)
+    for photo in sorted(folders["low_dir"].iterdir())[:2]:
+        shutil.copy(photo, real / photo.name)
     cfg = load_bench_config({
         "entries": [
             {"label": "unet", "config": "core:unet_small",
@@ -69,7 +74,8 @@ def test_bench_runs_end_to_end(folders: dict[str, Path], tmp_path: Path) -> None
             ]},
         ],
         "data": {"train": str(folders["paired_dir"]), "test": str(folders["test_paired"]),
-                 "grid": [str(folders["test_paired"] / "low")], "grid_max": 2},
+                 "grid": [str(folders["test_paired"] / "low")], "grid_max": 2,
+                 "photos": str(real.parent), "photos_clean": [str(folders["clean_dir"])]},
         "budget": {"steps": 2},
         "set": {"data.batch_size": 2},
         "baselines": ["core.identity", "core.gamma"],
@@ -95,6 +101,12 @@ def test_bench_runs_end_to_end(folders: dict[str, Path], tmp_path: Path) -> None
     md = (out / "report.md").read_text()
     assert "| unet |" in md and "core.gamma" in md and "Protocol" in md
     assert report.grid is not None and Path(report.grid).stat().st_size > 0
+    # the real-photo panel of every entry and baseline, in the JSON and the Markdown
+    panel = data["photo_panel"]
+    assert set(panel) == {"unet", "two-stage", "core.identity", "core.gamma"}
+    assert panel["core.identity"]["cam"]["color_ratio"] > 0
+    assert panel["unet"][folders["clean_dir"].name]["psnr"] > 0
+    assert "## Real photos" in md and "color_ratio cam" in md
 
 
 def test_every_stage_is_validated_before_any_training(folders: dict[str, Path],

@@ -19,39 +19,14 @@ import argparse
 import json
 from pathlib import Path
 
-import torch
-
 import lle_core
-from lle_core.evaluation.photo_panel import PanelResult, darkened_pairs, panel_photos, run_panel
+from lle_core.evaluation.photo_panel import PanelResult, panel_inputs, run_panel
 from lle_core.files import atomic_write
 from lle_core.weight_sets import weight_sets
 
-UNPAIRED = ("dicm", "lime", "mef")
 CLEAN = ("kodak", "mcmaster18")
 BASELINES = {"gamma": "core.gamma", "histeq": "core.histeq"}
 OUT = Path(__file__).with_name("panel-baselines.json")
-
-
-def _shrink(pair: tuple[torch.Tensor, torch.Tensor], side: int) -> tuple[torch.Tensor, ...]:
-    """Both images of a pair with the long side reduced to ``side`` (antialiased)."""
-    h, w = pair[0].shape[-2:]
-    s = side / max(h, w)
-    if s >= 1:
-        return pair
-    size = (round(h * s), round(w * s))
-    return tuple(torch.nn.functional.interpolate(x, size=size, mode="bilinear",
-                                                 antialias=True, align_corners=False)
-                 .clamp(0, 1) for x in pair)
-
-
-def inputs(data: Path, side: int = 512) -> tuple[dict, dict]:
-    """The panel's photos and darkened pairs."""
-    photos = {k: panel_photos(data / "unpaired" / k, side=side) for k in UNPAIRED}
-    clean = {}
-    for k in CLEAN:
-        # darken at full size (noise at the photo's own pixel scale), then reduce both
-        clean[k] = [_shrink(p, side) for p in darkened_pairs(data / "clean" / k)]
-    return photos, clean
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -64,7 +39,8 @@ def main() -> None:
     ap.add_argument("names", nargs="*", help="weight sets (default: all) or 'baselines'")
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
     args = ap.parse_args()
-    photos, clean = inputs(args.data)
+    photos, clean = panel_inputs(args.data / "unpaired",
+                                 [args.data / "clean" / k for k in CLEAN])
     todo = set(args.names)
     results: list[PanelResult] = []
     if not todo or "baselines" in todo:

@@ -80,7 +80,12 @@ class EntrySpec(_Section):
 
 
 class BenchData(_Section):
-    """Where the pairs come from: real paired folders, or synthetic pairs from clean photos."""
+    """Where the pairs come from: real paired folders, or synthetic pairs from clean photos.
+
+    ``photos`` (a folder of real low-light photo folders, e.g. ``../shared/data/unpaired``) and
+    ``photos_clean`` (clean photo folders, darkened with a fixed seed) add the real-photo panel
+    (:mod:`lle_core.evaluation.photo_panel`) of every entry and baseline to the report.
+    """
 
     train: str | None = None
     test: str | None = None
@@ -90,6 +95,8 @@ class BenchData(_Section):
     synthetic_seed: int = 1234
     grid: list[str] = Field(default_factory=list)
     grid_max: int = Field(6, ge=1)
+    photos: str | None = None
+    photos_clean: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _complete(self) -> BenchData:

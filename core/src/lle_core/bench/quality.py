@@ -10,6 +10,7 @@ to the parameter-free baselines.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -254,3 +255,19 @@ def evaluate_baselines(cfg: BenchConfig, plan: DataPlan) -> list[Any]:
     from lle_core.evaluation import evaluate_baselines as run
 
     return run(cfg.baselines, plan.test, gt_mean="both", max_images=cfg.eval_max_images)
+
+
+def photo_panels(cfg: BenchConfig, results: list[EntryResult]) -> dict[str, Any]:
+    """The real-photo panel of every trained entry and baseline (``{}`` without photos)."""
+    from lle_core import create
+    from lle_core.checkpoint import load_model
+    from lle_core.evaluation.photo_panel import panel_inputs, run_panel
+    from lle_core.inference import enhance
+
+    if cfg.data.photos is None and not cfg.data.photos_clean:
+        return {}
+    photos, pairs = panel_inputs(cfg.data.photos, cfg.data.photos_clean)
+    models = [(r.label, load_model(r.checkpoint)) for r in results if r.checkpoint]
+    models += [(name, create("model", name)) for name in cfg.baselines]
+    return {label: run_panel(label, functools.partial(enhance, model), photos, pairs).as_record()
+            for label, model in models}

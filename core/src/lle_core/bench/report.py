@@ -25,6 +25,7 @@ class BenchReport:
     speed: list[dict[str, Any]] = field(default_factory=list)
     grid: str | None = None
     seconds: float = 0.0
+    photo_panel: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
 
 def _f(value: Any, digits: int = 2) -> str:
@@ -155,6 +156,7 @@ def markdown(report: BenchReport) -> str:
                       _f(row["train_step_s"], 2), _f(row["train_at"])]
             srows.append(cells)
         parts += ["", "## Speed", "", _md_table(headers, srows)]
+    parts += photo_markdown(report.photo_panel)
     m = report.machine
     parts += ["", f"Machine: {m['cpu']}, {m['cores']} cores ({m['threads']} torch threads), "
               f"CUDA {m['cuda']}, Python {m['python']}, torch {m['torch']}. "
@@ -162,6 +164,22 @@ def markdown(report: BenchReport) -> str:
     if report.grid:
         parts += ["", f"Grid: `{Path(report.grid).name}`"]
     return "\n".join(parts) + "\n"
+
+
+def photo_markdown(panel: dict[str, dict[str, dict[str, float]]]) -> list[str]:
+    """The real-photo panel section of the report (empty without a panel).
+
+    One row per model, one ``figure folder`` column per measured figure.
+    """
+    if not panel:
+        return []
+    columns = sorted({(folder, fig) for rec in panel.values() for folder, figs in rec.items()
+                      for fig in figs})
+    rows = [[label] + [_f(rec.get(folder, {}).get(fig), 3) for folder, fig in columns]
+            for label, rec in panel.items()]
+    return ["", "## Real photos", "", "Figures: lle_core.evaluation.photo_panel "
+            "(docs/weights.md, 'The sets').", "",
+            _md_table(["model"] + [f"{fig} {folder}" for folder, fig in columns], rows)]
 
 
 def write_markdown(report: BenchReport, path: Path) -> Path:
@@ -184,6 +202,7 @@ def write_json(report: BenchReport, path: Path) -> Path:
         "baselines": [b.to_dict() for b in report.baselines],
         "speed": report.speed,
         "grid": report.grid,
+        "photo_panel": report.photo_panel,
         "seconds": round(report.seconds, 1),
     }
     return atomic_write(path, json.dumps(data, indent=2, default=str).encode())

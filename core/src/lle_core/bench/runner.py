@@ -17,6 +17,7 @@ from lle_core.bench.quality import (
     _slug,
     evaluate_baselines,
     evaluate_entry,
+    photo_panels,
     plan_data,
     stage_config,
     train_entry,
@@ -195,6 +196,7 @@ def run_bench(
                 (folder / f"{_slug(entry.label)}-error.txt").write_text(traceback.format_exc())
             report.entries.append(result)
         report.baselines = evaluate_baselines(cfg, plan)
+        report.photo_panel = photo_panels(cfg, report.entries)
     if "speed" in parts:
         report.speed = run_speed(cfg, plan, folder, console)
     if "grid" in parts and "quality" in parts:

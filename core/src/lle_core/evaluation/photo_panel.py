@@ -130,6 +130,38 @@ def darkened_pairs(folder: str | Path, *, seed: int = 2026) -> list[tuple[Tensor
     return pairs
 
 
+def _shrink(image: Tensor, side: int) -> Tensor:
+    h, w = image.shape[-2:]
+    s = side / max(h, w)
+    if s >= 1:
+        return image
+    size = (round(h * s), round(w * s))
+    return torch.nn.functional.interpolate(image, size=size, mode="bilinear", antialias=True,
+                                           align_corners=False).clamp(0, 1)
+
+
+def panel_inputs(
+    unpaired: str | Path | None, clean: Sequence[str | Path] = (), *, side: int = 512
+) -> tuple[dict[str, list[Tensor]], dict[str, list[tuple[Tensor, Tensor]]]]:
+    """The panel's inputs: ``(photos, pairs)`` for :func:`run_panel`.
+
+    Args:
+        unpaired: Folder whose sub-folders hold real low-light photos (each sub-folder one
+            panel column, e.g. ``../shared/data/unpaired`` with ``dicm``, ``lime``, ``mef``),
+            or ``None``.
+        clean: Folders of clean photos, darkened at full size by :func:`darkened_pairs`, then
+            both images reduced to a ``side``-px long side.
+        side: Long side of every panel image.
+    """
+    photos: dict[str, list[Tensor]] = {}
+    if unpaired is not None:
+        for folder in sorted(p for p in Path(unpaired).iterdir() if p.is_dir()):
+            photos[folder.name] = panel_photos(folder, side=side)
+    pairs = {Path(c).name: [(_shrink(lo, side), _shrink(hi, side))
+                            for lo, hi in darkened_pairs(c)] for c in clean}
+    return photos, pairs
+
+
 @dataclass
 class PanelResult:
     """Panel figures of one enhancer.
