@@ -134,8 +134,13 @@ def test_wheels_carry_the_weights_and_enhance_offline(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-S", "-c", code], env=env, capture_output=True,
                          text=True, timeout=600, cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
-    # the default among the installed sets: lle-core ships core.lol too (the better PSNR)
-    assert "default shipped weights core.lol" in run.stderr and out.is_file()
+    # the default among the two installed sets (core.lol, neid.lol) by the rule of
+    # weight_sets.default_weight_set: fewest real-photo misses, then LOL PSNR
+    sets = {n: w for n, w in weight_sets().items() if n in ("core.lol", "neid.lol")}
+    expected = min(sets, key=lambda n: (len(sets[n].photo_misses() or ()) if
+                                        sets[n].photo_panel else 99,
+                                        -sets[n].metrics["psnr"]))
+    assert f"default shipped weights {expected}" in run.stderr and out.is_file()
     probe = subprocess.run(
         [sys.executable, "-S", "-c", f"import sys; sys.path[:0] = [{str(site)!r}, {deps!r}]; "
          "import lle_core, lle_neid; print(lle_core.__file__); print(lle_neid.__file__)"],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -202,8 +203,11 @@ def test_real_ctrl_c_during_a_plugin_import_still_stops_lle(tmp_path: Path):
     fake_distribution(tmp_path, "lle-stop", {"stop": "hostile_stop"}, {"hostile_stop": stop})
     code = "from lle_core import plugins; plugins.plugin_records(); print('not stopped')"
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    # a shell's background job ignores SIGINT and children inherit that: restore the default
+    # so that the child's Python installs its Ctrl-C handler whatever started pytest
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, timeout=120, check=False)
+                          env=env, timeout=120, check=False,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert "not stopped" not in proc.stdout
     assert "KeyboardInterrupt" in proc.stderr
 
