@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from kornia.color import rgb_to_grayscale
 from PIL import Image, ImageOps
 from torch import Tensor
 
@@ -40,14 +41,12 @@ from lle_core.io import list_images, read_image
 #: ``(B, 3, H, W)`` in ``[0, 1]`` -> same shape in ``[0, 1]``.
 EnhanceFn = Callable[[Tensor], Tensor]
 
-_LUMA = (0.299, 0.587, 0.114)
 #: The no-reference figures, in display order.
 NO_REFERENCE = ("color_ratio", "clipping", "black_level", "border")
 
 def luma(x: Tensor) -> Tensor:
-    """``(B, 3, H, W)`` -> ``(B, H, W)`` BT.601 luma."""
-    w = torch.tensor(_LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-    return (x * w).sum(dim=1)
+    """``(B, 3, H, W)`` -> ``(B, H, W)`` BT.601 luma (kornia's ``rgb_to_grayscale``)."""
+    return rgb_to_grayscale(x)[:, 0]
 
 
 def colourfulness(x: Tensor) -> float:
