@@ -284,7 +284,18 @@ def test_default_set_prefers_sets_that_suit_real_photos() -> None:
         for name, ws in (("grey", best_lol), ("good", good), ("unmeasured", unmeasured)):
             regs["weights"].add(Entry("weights", f"core.{name}", ws, plugin="core"))
         assert default_weight_set()[0] == "core.good"
-        regs["weights"].remove("core.good")
+        # same misses: the better structure on darkened photos wins over the LOL PSNR
+        blotchy = WeightSet(model=SPEC, file="b", sha256="0", data="", recipe="", budget="",
+                            metrics={"psnr": 21.0}, mp_per_s=1.0,
+                            photo_panel={**GOOD_PANEL, "kodak": {"psnr": 17.0, "ssim": 0.62}})
+        sharp = WeightSet(model=SPEC, file="s", sha256="0", data="", recipe="", budget="",
+                          metrics={"psnr": 15.0}, mp_per_s=1.0,
+                          photo_panel={**GOOD_PANEL, "kodak": {"psnr": 17.5, "ssim": 0.66}})
+        regs["weights"].add(Entry("weights", "core.blotchy", blotchy, plugin="core"))
+        regs["weights"].add(Entry("weights", "core.sharp", sharp, plugin="core"))
+        assert default_weight_set()[0] == "core.sharp"
+        for name in ("core.good", "core.blotchy", "core.sharp"):
+            regs["weights"].remove(name)
         assert default_weight_set()[0] == "core.grey"  # measured beats unmeasured
 
 

@@ -224,7 +224,8 @@ def default_choice() -> tuple[str | None, str]:
               f"{DEFAULT_MIN_MP_PER_S} MP/s on the reference CPU"
               + (f"; {', '.join(slow)} too slow" if slow else "")
               + f"), lle enhance takes the one that misses the fewest real-photo targets "
-              f"(colour, clipping, border; `lle weights`), then the best LOL-v1 PSNR: {missed}, "
+              f"(colour, clipping, border; `lle weights`), then the best SSIM on darkened clean "
+              f"photos, then the best LOL-v1 PSNR: {missed}, "
               f"LOL-v1 PSNR {ws.metrics.get('psnr', float('nan')):.2f} dB")
     return name, reason
 
