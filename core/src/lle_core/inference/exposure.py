@@ -25,19 +25,11 @@ import torch
 from kornia.color import rgb_to_grayscale
 from torch import Tensor
 
+from lle_core.data.synthesis import linear_to_srgb, srgb_to_linear
 from lle_core.registry import Capabilities
 
 #: Linear-light level above which highlights are rolled off by the tone step.
 KNEE = 0.8
-
-
-def _to_linear(x: Tensor) -> Tensor:
-    return torch.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055).pow(2.4))
-
-
-def _to_srgb(x: Tensor) -> Tensor:
-    x = x.clamp(0.0, 1.0)
-    return torch.where(x <= 0.0031308, 12.92 * x, 1.055 * x.clamp_min(1e-12).pow(1 / 2.4) - 0.055)
 
 
 def tone_exposure(y: Tensor, ev: float) -> Tensor:
@@ -48,12 +40,12 @@ def tone_exposure(y: Tensor, ev: float) -> Tensor:
     """
     if ev == 0:
         return y
-    lin = _to_linear(y.clamp(0.0, 1.0)) * (2.0**ev)
+    lin = srgb_to_linear(y.clamp(0.0, 1.0)) * (2.0**ev)
     peak = lin.amax(dim=1, keepdim=True)
     span = 1.0 - KNEE
     rolled = KNEE + span * (1.0 - torch.exp(-(peak - KNEE) / span))
     scale = torch.where(peak > KNEE, rolled / peak.clamp_min(1e-12), torch.ones_like(peak))
-    return _to_srgb(lin * scale)
+    return linear_to_srgb(lin * scale)
 
 
 def residual_exposure(low: Tensor, y: Tensor, ev: float) -> Tensor:
